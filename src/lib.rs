@@ -6,6 +6,7 @@
 pub mod calib;
 pub mod error;
 pub mod io;
+pub mod synth;
 pub mod table;
 
 pub use calib::{Calibration, Source, VoxelSize};

@@ -1,1 +1,319 @@
-fn main() {}
+//! The `leukotrack` command line.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use leukotrack::calib::{Source, VoxelSize};
+use leukotrack::eval::{self, EvalConfig};
+use leukotrack::synth::{Simulation, SynthConfig};
+use leukotrack::{Detections, Error, PageOrder, ReadOptions, Recording, Result, Tracks};
+
+/// Tracking of immune cells in two-photon intravital microscopy.
+///
+/// Units: positions and sizes in µm, times in seconds, speeds in µm/min. Voxel sizes are
+/// always given as X,Y,Z in µm; channels and frames are numbered from 0.
+#[derive(Parser)]
+#[command(name = "leukotrack", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Shape, pixel type and calibration of a recording (and where each value came from).
+    Info {
+        /// The recording (TIFF).
+        path: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        read: ReadFlags,
+    },
+    /// Simulate a two-photon recording with ground truth (recording.tif, ground_truth.csv,
+    /// drift.csv, debris.csv, synth.json).
+    Synth(SynthArgs),
+    /// Score detections or tracks against ground truth (one-to-one matching per frame).
+    Eval(EvalArgs),
+}
+
+/// Flags accepted by every command that reads a recording.
+#[derive(Args, Clone, Default)]
+struct ReadFlags {
+    /// Voxel size X,Y,Z in µm (overrides the file).
+    #[arg(long, value_name = "X,Y,Z")]
+    voxel_size: Option<String>,
+    /// Frame interval in seconds (overrides the file).
+    #[arg(long, value_name = "S")]
+    frame_interval: Option<f64>,
+    /// Sizes T,C,Z for files whose metadata do not give them.
+    #[arg(long, value_name = "T,C,Z")]
+    shape: Option<String>,
+    /// Order of pages, fastest-varying first: czt (ImageJ, default), ctz, zct, ztc, tcz, tzc.
+    #[arg(long, value_name = "ORDER")]
+    page_order: Option<String>,
+}
+
+impl ReadFlags {
+    fn options(&self) -> Result<ReadOptions> {
+        Ok(ReadOptions {
+            voxel_size: self.voxel_size.as_deref().map(VoxelSize::parse).transpose()?,
+            frame_interval_s: match self.frame_interval {
+                Some(f) if !(f.is_finite() && f > 0.0) => {
+                    return Err(Error::param("frame-interval", format!("must be > 0 s, got {f}")))
+                }
+                f => f,
+            },
+            shape: self.shape.as_deref().map(ReadOptions::parse_shape).transpose()?,
+            page_order: self.page_order.as_deref().map(PageOrder::parse).transpose()?,
+        })
+    }
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Output folder.
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Number of timepoints.
+    #[arg(long, default_value_t = 20)]
+    frames: usize,
+    /// Image size X,Y,Z in voxels.
+    #[arg(long, value_name = "X,Y,Z", default_value = "256,256,24")]
+    size: String,
+    /// Voxel size X,Y,Z in µm.
+    #[arg(long, value_name = "X,Y,Z", default_value = "0.8,0.8,3")]
+    voxel_size: String,
+    /// Frame interval, s.
+    #[arg(long, default_value_t = 30.0)]
+    frame_interval: f64,
+    /// Channels (1 or 2; channel 1 shows debris and second-reporter cells).
+    #[arg(long, default_value_t = 1)]
+    channels: usize,
+    /// Cells per 100,000 µm³.
+    #[arg(long)]
+    density: Option<f64>,
+    /// Photons per voxel in a cell (lower = lower SNR).
+    #[arg(long)]
+    cell_photons: Option<f64>,
+    /// Pairs of touching cells.
+    #[arg(long)]
+    touching_pairs: Option<usize>,
+    /// A JSON file with any SynthConfig fields (see synth.json of a previous run);
+    /// the flags above override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Ground truth CSV (track_id,frame,t_s,x_um,y_um[,z_um]).
+    #[arg(long)]
+    truth: PathBuf,
+    /// Detections CSV (frame,x_um,y_um[,z_um]).
+    #[arg(long, conflicts_with = "tracks", required_unless_present = "tracks")]
+    detections: Option<PathBuf>,
+    /// Tracks CSV (track_id,frame,t_s,x_um,y_um[,z_um]).
+    #[arg(long)]
+    tracks: Option<PathBuf>,
+    /// Largest distance between a detection and the true position it matches, µm.
+    #[arg(long, default_value_t = 5.0)]
+    match_um: f64,
+    /// Largest frame difference a true link may span (2 = one missing frame).
+    #[arg(long, default_value_t = 3)]
+    gap_frames: u32,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info { path, json, read } => info(&path, json, &read),
+        Command::Synth(a) => synth(a),
+        Command::Eval(a) => run_eval(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("leukotrack: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn source_name(s: Source) -> &'static str {
+    match s {
+        Source::File => "file",
+        Source::User => "user",
+        Source::Default => "default",
+    }
+}
+
+fn info(path: &Path, as_json: bool, read: &ReadFlags) -> Result<()> {
+    let rec = Recording::open_with(path, &read.options()?)?;
+    let s = rec.shape();
+    let cal = rec.calibration();
+    let v = |x: Option<leukotrack::calib::Value>| x.map(|x| x.value);
+    let src = |x: Option<leukotrack::calib::Value>| x.map(|x| source_name(x.source));
+    if as_json {
+        let obj = json!({
+            "path": path.display().to_string(),
+            "format": rec.format(),
+            "shape": {"t": s.t, "c": s.c, "z": s.z, "y": s.y, "x": s.x},
+            "dtype": rec.dtype().name(),
+            "voxel_size_um": {"x": v(cal.voxel_x_um), "y": v(cal.voxel_y_um), "z": v(cal.voxel_z_um)},
+            "frame_interval_s": v(cal.frame_interval_s),
+            "calibrated": cal.is_calibrated(),
+            "calibration_source": {
+                "x": src(cal.voxel_x_um), "y": src(cal.voxel_y_um), "z": src(cal.voxel_z_um),
+                "frame_interval": src(cal.frame_interval_s),
+            },
+            "page_order": rec.page_order().to_string(),
+            "warnings": rec.warnings(),
+        });
+        println!("{obj}");
+        return Ok(());
+    }
+    let show = |x: Option<leukotrack::calib::Value>, unit: &str| match x {
+        Some(x) => format!("{} {unit} ({})", x.value, source_name(x.source)),
+        None => "unknown".to_string(),
+    };
+    println!("{}", path.display());
+    println!("  format          {:?}", rec.format());
+    println!("  shape           t={} c={} z={} y={} x={}  (axes t, c, z, y, x)", s.t, s.c, s.z, s.y, s.x);
+    println!("  pixel type      {}", rec.dtype());
+    println!("  voxel x         {}", show(cal.voxel_x_um, "µm"));
+    println!("  voxel y         {}", show(cal.voxel_y_um, "µm"));
+    println!("  voxel z         {}", show(cal.voxel_z_um, "µm"));
+    println!("  frame interval  {}", show(cal.frame_interval_s, "s"));
+    println!("  calibrated      {}", if cal.is_calibrated() { "yes" } else { "no" });
+    for w in rec.warnings() {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
+fn parse_size(s: &str) -> Result<[usize; 3]> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let v: Vec<usize> = parts.iter().filter_map(|p| p.parse().ok()).collect();
+    if v.len() != 3 || parts.len() != 3 || v.iter().any(|&n| n == 0) {
+        return Err(Error::param("size", format!("`{s}`: give X,Y,Z as three positive integers (voxels)")));
+    }
+    Ok([v[0], v[1], v[2]])
+}
+
+fn synth(a: SynthArgs) -> Result<()> {
+    let mut cfg: SynthConfig = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+            serde_json::from_str(&text).map_err(|e| Error::param("config", format!("{}: {e}", p.display())))?
+        }
+        None => SynthConfig::default(),
+    };
+    cfg.seed = a.seed;
+    cfg.frames = a.frames;
+    cfg.size = parse_size(&a.size)?;
+    cfg.voxel_um = VoxelSize::parse(&a.voxel_size)?.to_array();
+    cfg.frame_interval_s = a.frame_interval;
+    cfg.channels = a.channels;
+    if let Some(d) = a.density {
+        cfg.density_per_1e5_um3 = d;
+    }
+    if let Some(p) = a.cell_photons {
+        cfg.cell_photons = p;
+    }
+    if let Some(n) = a.touching_pairs {
+        cfg.touching_pairs = n;
+    }
+    let sim = Simulation::new(&cfg)?;
+    let bar = progress(!a.quiet, cfg.frames as u64, "rendering");
+    sim.write_with_progress(&a.out, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    if !a.quiet {
+        let n_tracks = sim.truth().rows_by_track().len();
+        eprintln!(
+            "wrote {} ({} frames, {} channel(s), {} cells in view over {} tracks)",
+            a.out.join("recording.tif").display(),
+            cfg.frames,
+            cfg.channels,
+            sim.truth().len(),
+            n_tracks
+        );
+    }
+    Ok(())
+}
+
+fn progress(show: bool, len: u64, msg: &'static str) -> ProgressBar {
+    if !show || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} frames, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(msg);
+    bar
+}
+
+fn run_eval(a: EvalArgs) -> Result<()> {
+    let cfg = EvalConfig { match_um: a.match_um, gap_frames: a.gap_frames };
+    cfg.validate()?;
+    let truth = Tracks::read_csv(&a.truth, None)?;
+    let value = if let Some(d) = &a.detections {
+        let det = Detections::read_csv(d)?;
+        let s = eval::score_detections(&truth, &det, &cfg)?;
+        if !a.json {
+            print_detection_score(&s);
+        }
+        serde_json::to_value(&s)
+    } else {
+        let path = a.tracks.as_ref().ok_or_else(|| Error::param("tracks", "give --detections or --tracks"))?;
+        let tracks = Tracks::read_csv(path, None)?;
+        let s = eval::score_tracks(&truth, &tracks, &cfg)?;
+        if !a.json {
+            print_detection_score(&s.detection);
+            println!("true links        {}", s.true_links);
+            println!("predicted links   {}", s.predicted_links);
+            println!("correct links     {}", s.correct_links);
+            println!("link recall       {:.4}", s.link_recall);
+            println!("link precision    {:.4}", s.link_precision);
+            println!("link F1           {:.4}", s.link_f1);
+        }
+        serde_json::to_value(&s)
+    }
+    .map_err(|e| Error::data(e.to_string()))?;
+    if a.json {
+        println!("{value}");
+    }
+    Ok(())
+}
+
+fn print_detection_score(s: &eval::DetectionScore) {
+    println!("truth points      {}", s.n_truth);
+    println!("predicted points  {}", s.n_predicted);
+    println!("true positives    {}", s.true_positives);
+    println!("false positives   {}", s.false_positives);
+    println!("false negatives   {}", s.false_negatives);
+    println!("precision         {:.4}", s.precision);
+    println!("recall            {:.4}", s.recall);
+    println!("F1                {:.4}", s.f1);
+    println!("RMSE xy           {:.3} µm", s.rmse_xy_um);
+    if let Some(z) = s.rmse_z_um {
+        println!("RMSE z            {z:.3} µm");
+    }
+}

@@ -1,0 +1,766 @@
+//! A simulator of two-photon intravital recordings of leukocytes, with ground truth.
+//!
+//! Deterministic: every random draw comes from ChaCha8 streams seeded from the
+//! [`SynthConfig::seed`], the frame, the channel and the plane, so results do not depend on the
+//! platform or on the number of threads.
+//!
+//! The scene: ellipsoidal cells (8–12 µm, elongated along their motion) doing persistent
+//! random walks (2–15 µm/min, log-uniform; 20 % arrested) in a domain larger than the imaged
+//! field, so cells leave and enter (periodic in x/y across the margin, reflecting in z beyond
+//! the top and bottom planes, so stacks cut cells); the imaged volume is convolved with an
+//! anisotropic Gaussian PSF and photon counts are Poisson with gain, offset and Gaussian read
+//! noise; an uneven background, static bright autofluorescent specks (debris), depth
+//! attenuation, photobleaching and a tissue drift move everything together.
+//!
+//! Positions follow the crate convention: the centre of voxel (i, j, k) is at (i·vx, j·vy,
+//! k·vz); the imaged volume spans [−v/2, (n − ½)·v) on each axis, and a cell is *present* in a
+//! frame when its centre lies inside it. A cell that leaves and re-enters gets a new track id.
+
+use std::f64::consts::PI;
+use std::path::Path;
+
+use ndarray::Array3;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Poisson, StandardNormal};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::calib::{Calibration, Value};
+use crate::error::{Error, Result};
+use crate::io::write::{write_atomic, HyperstackWriter, SampleType};
+use crate::io::{Shape, Volume};
+use crate::table::{fmt_f64, Column, TrackIds, Tracks};
+
+/// Every parameter of a simulated recording. Lengths in µm, times in s, speeds in µm/min,
+/// intensities in photons per voxel (before gain).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SynthConfig {
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// Number of timepoints.
+    pub frames: usize,
+    /// Image size in voxels along x, y, z.
+    pub size: [usize; 3],
+    /// Voxel size in µm along x, y, z.
+    pub voxel_um: [f64; 3],
+    /// Time between timepoints, s.
+    pub frame_interval_s: f64,
+    /// Number of channels (1 or 2). Channel 1 shows the autofluorescent debris and the cells
+    /// carrying a second reporter.
+    pub channels: usize,
+    /// Cells per 100,000 µm³ (of the imaged volume and its margins).
+    pub density_per_1e5_um3: f64,
+    /// Range of cell diameters (of the volume-equivalent sphere), µm.
+    pub diameter_um: [f64; 2],
+    /// Range of speeds of motile cells (log-uniform), µm/min.
+    pub speed_um_per_min: [f64; 2],
+    /// Fraction of arrested cells.
+    pub arrested_fraction: f64,
+    /// Upper bound of an arrested cell's speed, µm/min.
+    pub arrested_speed_um_per_min: f64,
+    /// Persistence time of the direction of motion, min.
+    pub persistence_min: f64,
+    /// Length-to-width ratio of the fastest cells (slower cells are rounder).
+    pub max_elongation: f64,
+    /// Margin around the field in x/y (periodic) and in z (reflecting), µm.
+    pub margin_um: [f64; 2],
+    /// Gaussian PSF sigma in xy and z, µm.
+    pub psf_sigma_um: [f64; 2],
+    /// Mean background photons per voxel.
+    pub background_photons: f64,
+    /// Relative amplitude of the uneven (low-frequency) background, 0–1.
+    pub background_unevenness: f64,
+    /// Photons per voxel inside a cell (at the surface, before bleaching).
+    pub cell_photons: f64,
+    /// Camera gain (grey levels per photon).
+    pub gain: f64,
+    /// Offset (grey levels).
+    pub offset: f64,
+    /// Gaussian read noise (grey levels, sd).
+    pub read_noise: f64,
+    /// Number of static bright autofluorescent specks in the field.
+    pub debris_count: usize,
+    /// Diameter of a speck, µm.
+    pub debris_diameter_um: f64,
+    /// Peak photons of a speck.
+    pub debris_photons: f64,
+    /// Depth attenuation length, µm (signal × exp(−z / L)).
+    pub attenuation_length_um: f64,
+    /// Fraction of fluorescence lost per frame (photobleaching).
+    pub bleach_per_frame: f64,
+    /// Tissue drift speed, µm/min (a constant direction, mostly in xy).
+    pub drift_um_per_min: f64,
+    /// Random jitter added to the drift each frame, µm (sd per axis).
+    pub drift_jitter_um: f64,
+    /// Number of pairs of touching cells that move together.
+    pub touching_pairs: usize,
+    /// Fraction of cells that also carry the second-channel reporter.
+    pub reporter2_fraction: f64,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        SynthConfig {
+            seed: 1,
+            frames: 20,
+            size: [256, 256, 24],
+            voxel_um: [0.8, 0.8, 3.0],
+            frame_interval_s: 30.0,
+            channels: 1,
+            density_per_1e5_um3: 1.7,
+            diameter_um: [8.0, 12.0],
+            speed_um_per_min: [2.0, 15.0],
+            arrested_fraction: 0.2,
+            arrested_speed_um_per_min: 0.5,
+            persistence_min: 3.0,
+            max_elongation: 1.6,
+            margin_um: [30.0, 8.0],
+            psf_sigma_um: [0.35, 1.5],
+            background_photons: 6.0,
+            background_unevenness: 0.5,
+            cell_photons: 30.0,
+            gain: 8.0,
+            offset: 100.0,
+            read_noise: 12.0,
+            debris_count: 15,
+            debris_diameter_um: 2.5,
+            debris_photons: 80.0,
+            attenuation_length_um: 150.0,
+            bleach_per_frame: 0.002,
+            drift_um_per_min: 0.4,
+            drift_jitter_um: 0.05,
+            touching_pairs: 0,
+            reporter2_fraction: 0.5,
+        }
+    }
+}
+
+impl SynthConfig {
+    /// Checks every parameter, naming the first one out of range.
+    pub fn validate(&self) -> Result<()> {
+        let pos = |name: &str, v: f64| -> Result<()> {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::param(name, format!("must be > 0, got {v}")))
+            }
+        };
+        let nonneg = |name: &str, v: f64| -> Result<()> {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(Error::param(name, format!("must be ≥ 0, got {v}")))
+            }
+        };
+        let frac = |name: &str, v: f64| -> Result<()> {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(Error::param(name, format!("must lie in [0, 1], got {v}")))
+            }
+        };
+        if self.frames == 0 {
+            return Err(Error::param("frames", "must be ≥ 1"));
+        }
+        if self.size.iter().any(|&n| n == 0) {
+            return Err(Error::param("size", format!("{:?}: every size must be ≥ 1", self.size)));
+        }
+        if !(1..=2).contains(&self.channels) {
+            return Err(Error::param("channels", format!("must be 1 or 2, got {}", self.channels)));
+        }
+        for v in self.voxel_um {
+            pos("voxel-size", v)?;
+        }
+        pos("frame-interval", self.frame_interval_s)?;
+        nonneg("density", self.density_per_1e5_um3)?;
+        for (name, r) in [("diameter", self.diameter_um), ("speed", self.speed_um_per_min)] {
+            pos(name, r[0])?;
+            if r[1] < r[0] {
+                return Err(Error::param(name, format!("range {}–{} has min > max", r[0], r[1])));
+            }
+        }
+        frac("arrested-fraction", self.arrested_fraction)?;
+        nonneg("arrested-speed", self.arrested_speed_um_per_min)?;
+        pos("persistence", self.persistence_min)?;
+        if !(self.max_elongation >= 1.0) {
+            return Err(Error::param("max-elongation", "must be ≥ 1"));
+        }
+        for v in self.margin_um {
+            nonneg("margin", v)?;
+        }
+        for v in self.psf_sigma_um {
+            pos("psf-sigma", v)?;
+        }
+        nonneg("background-photons", self.background_photons)?;
+        frac("background-unevenness", self.background_unevenness)?;
+        nonneg("cell-photons", self.cell_photons)?;
+        pos("gain", self.gain)?;
+        nonneg("offset", self.offset)?;
+        nonneg("read-noise", self.read_noise)?;
+        pos("debris-diameter", self.debris_diameter_um)?;
+        nonneg("debris-photons", self.debris_photons)?;
+        pos("attenuation-length", self.attenuation_length_um)?;
+        if !(0.0..1.0).contains(&self.bleach_per_frame) {
+            return Err(Error::param("bleach", "must lie in [0, 1)"));
+        }
+        nonneg("drift", self.drift_um_per_min)?;
+        nonneg("drift-jitter", self.drift_jitter_um)?;
+        frac("reporter2-fraction", self.reporter2_fraction)?;
+        Ok(())
+    }
+
+    /// The recording's shape (t, c, z, y, x).
+    pub fn shape(&self) -> Shape {
+        Shape { t: self.frames, c: self.channels, z: self.size[2], y: self.size[1], x: self.size[0] }
+    }
+
+    /// The calibration of the simulated recording.
+    pub fn calibration(&self) -> Calibration {
+        let v = |x| Some(Value { value: x, source: crate::calib::Source::Default });
+        Calibration {
+            voxel_x_um: v(self.voxel_um[0]),
+            voxel_y_um: v(self.voxel_um[1]),
+            voxel_z_um: v(self.voxel_um[2]),
+            frame_interval_s: v(self.frame_interval_s),
+            frame_times_s: None,
+        }
+    }
+
+    /// Lower and upper bounds of the imaged volume along each axis, µm: [−v/2, (n − ½)·v).
+    pub fn field_um(&self) -> [[f64; 2]; 3] {
+        std::array::from_fn(|a| {
+            let v = self.voxel_um[a];
+            [-0.5 * v, (self.size[a] as f64 - 0.5) * v]
+        })
+    }
+}
+
+/// One cell in one frame (present in the field or not).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct CellState {
+    /// Centre in image coordinates (tissue position + drift), µm.
+    pos: [f64; 3],
+    /// Unit vector of the long axis.
+    axis: [f64; 3],
+    /// Semi-axis along `axis`, µm.
+    a: f64,
+    /// Semi-axes across `axis`, µm.
+    b: f64,
+}
+
+/// A static autofluorescent speck.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Debris {
+    /// Index of the speck.
+    pub debris_id: usize,
+    /// Position at frame 0 (it then moves with the tissue drift), µm.
+    pub x_um: f64,
+    /// y at frame 0, µm.
+    pub y_um: f64,
+    /// z at frame 0, µm.
+    pub z_um: f64,
+    /// Diameter, µm.
+    pub diameter_um: f64,
+    /// Peak photons per voxel.
+    pub photons: f64,
+}
+
+#[derive(Debug, Clone)]
+struct Cell {
+    diameter: f64,
+    speed: f64,
+    arrested: bool,
+    reporter2: bool,
+    touching: bool,
+    /// Cell state per frame.
+    states: Vec<CellState>,
+}
+
+/// A simulated scene: the cells' motion, the drift, the debris, and the ground truth.
+/// Images are rendered on demand, one (frame, channel) volume at a time.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    config: SynthConfig,
+    cells: Vec<Cell>,
+    debris: Vec<Debris>,
+    /// Cumulative drift of the tissue since frame 0, per frame, µm.
+    drift: Vec<[f64; 3]>,
+    /// Low-frequency background modes: (wave vector rad/µm, phase).
+    background_modes: Vec<([f64; 3], f64)>,
+    truth: Tracks,
+}
+
+/// Splits a seed into independent streams (SplitMix64 of the combined words).
+fn stream_seed(words: &[u64]) -> u64 {
+    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
+    for &w in words {
+        h ^= w.wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_add(h << 6).wrapping_add(h >> 2);
+        let mut z = h.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        h = z ^ (z >> 31);
+    }
+    h
+}
+
+fn rng_for(words: &[u64]) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(stream_seed(words))
+}
+
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    StandardNormal.sample(rng)
+}
+
+fn unit_vector(rng: &mut ChaCha8Rng) -> [f64; 3] {
+    loop {
+        let v = [normal(rng), normal(rng), normal(rng)];
+        let n = norm(v);
+        if n > 1e-9 {
+            return [v[0] / n, v[1] / n, v[2] / n];
+        }
+    }
+}
+
+fn norm(v: [f64; 3]) -> f64 {
+    (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt()
+}
+
+/// Complementary error function (Numerical Recipes' erfcc, fractional error < 1.2e-7).
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t * (-z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+        .exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
+impl Simulation {
+    /// Simulates the motion of every cell, the drift and the debris, and builds the ground
+    /// truth. Cheap: no image is rendered until [`Simulation::render`].
+    pub fn new(config: &SynthConfig) -> Result<Self> {
+        config.validate()?;
+        let cfg = config.clone();
+        let field = cfg.field_um();
+        let [mxy, mz] = cfg.margin_um;
+        let lo = [field[0][0] - mxy, field[1][0] - mxy, field[2][0] - mz];
+        let hi = [field[0][1] + mxy, field[1][1] + mxy, field[2][1] + mz];
+        let ext = [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]];
+        let domain_volume = ext[0] * ext[1] * ext[2];
+        let mut rng = rng_for(&[cfg.seed, 1]);
+        let n_cells = (cfg.density_per_1e5_um3 * domain_volume / 1e5).round() as usize;
+        let dt_min = cfg.frame_interval_s / 60.0;
+
+        // Drift: a constant velocity (mostly in xy) plus jitter.
+        let drift = {
+            let mut r = rng_for(&[cfg.seed, 2]);
+            let theta = r.random::<f64>() * 2.0 * PI;
+            let dir = [theta.cos() * 0.97, theta.sin() * 0.97, 0.243 * if r.random::<bool>() { 1.0 } else { -1.0 }];
+            let mut d = vec![[0.0; 3]; cfg.frames];
+            let mut base = [0.0; 3];
+            for f in 1..cfg.frames {
+                for a in 0..3 {
+                    base[a] += dir[a] * cfg.drift_um_per_min * dt_min;
+                    d[f][a] = base[a] + cfg.drift_jitter_um * normal(&mut r);
+                }
+            }
+            d
+        };
+
+        // Cells: persistent random walks in tissue coordinates.
+        let mut cells = Vec::with_capacity(n_cells + 2 * cfg.touching_pairs);
+        let log_range = [cfg.speed_um_per_min[0].ln(), cfg.speed_um_per_min[1].ln()];
+        let n_total = n_cells + cfg.touching_pairs;
+        for i in 0..n_total {
+            let arrested = rng.random::<f64>() < cfg.arrested_fraction;
+            let speed = if arrested {
+                rng.random::<f64>() * cfg.arrested_speed_um_per_min
+            } else {
+                (log_range[0] + rng.random::<f64>() * (log_range[1] - log_range[0])).exp()
+            };
+            let diameter = cfg.diameter_um[0] + rng.random::<f64>() * (cfg.diameter_um[1] - cfg.diameter_um[0]);
+            let reporter2 = rng.random::<f64>() < cfg.reporter2_fraction;
+            let touching = i >= n_cells;
+            let mut pos = [0.0; 3];
+            for a in 0..3 {
+                pos[a] = lo[a] + rng.random::<f64>() * ext[a];
+            }
+            if touching {
+                // Keep pairs inside the field so they are seen.
+                for a in 0..3 {
+                    pos[a] = field[a][0] + (0.2 + 0.6 * rng.random::<f64>()) * (field[a][1] - field[a][0]);
+                }
+            }
+            let mut dir = unit_vector(&mut rng);
+            // Elongation grows with speed: round when arrested.
+            let elong = 1.0 + (cfg.max_elongation - 1.0) * (speed / cfg.speed_um_per_min[1]).min(1.0);
+            let r = diameter / 2.0;
+            let a_ax = r * elong.powf(2.0 / 3.0);
+            let b_ax = r * elong.powf(-1.0 / 3.0);
+            let mut states = Vec::with_capacity(cfg.frames);
+            let kick = (2.0 * dt_min / cfg.persistence_min).sqrt();
+            for f in 0..cfg.frames {
+                if f > 0 {
+                    let step = speed * dt_min;
+                    for a in 0..3 {
+                        pos[a] += dir[a] * step;
+                    }
+                    // Periodic in x, y across the margins; reflecting in z.
+                    for a in 0..2 {
+                        pos[a] = lo[a] + (pos[a] - lo[a]).rem_euclid(ext[a]);
+                    }
+                    if pos[2] < lo[2] {
+                        pos[2] = 2.0 * lo[2] - pos[2];
+                        dir[2] = dir[2].abs();
+                    } else if pos[2] > hi[2] {
+                        pos[2] = 2.0 * hi[2] - pos[2];
+                        dir[2] = -dir[2].abs();
+                    }
+                    pos[2] = pos[2].clamp(lo[2], hi[2]);
+                    let mut nd = [0.0; 3];
+                    for a in 0..3 {
+                        nd[a] = dir[a] + kick * normal(&mut rng);
+                    }
+                    let n = norm(nd);
+                    if n > 1e-9 {
+                        dir = [nd[0] / n, nd[1] / n, nd[2] / n];
+                    }
+                }
+                let img = [pos[0] + drift[f][0], pos[1] + drift[f][1], pos[2] + drift[f][2]];
+                states.push(CellState { pos: img, axis: dir, a: a_ax, b: b_ax });
+            }
+            cells.push(Cell { diameter, speed, arrested, reporter2, touching, states });
+        }
+        // Partners of touching pairs: side by side with the leader, moving with it.
+        for p in 0..cfg.touching_pairs {
+            let leader = cells[n_cells + p].clone();
+            let side = {
+                let u = leader.states[0].axis;
+                let helper = if u[2].abs() < 0.9 { [0.0, 0.0, 1.0] } else { [1.0, 0.0, 0.0] };
+                let c = [u[1] * helper[2] - u[2] * helper[1], u[2] * helper[0] - u[0] * helper[2], u[0] * helper[1] - u[1] * helper[0]];
+                let n = norm(c);
+                [c[0] / n, c[1] / n, c[2] / n]
+            };
+            let diameter = cfg.diameter_um[0] + rng.random::<f64>() * (cfg.diameter_um[1] - cfg.diameter_um[0]);
+            let gap = 0.5 * (leader.states[0].b + diameter / 2.0 * (leader.states[0].b / (leader.diameter / 2.0))) * 1.9;
+            let states = leader
+                .states
+                .iter()
+                .map(|s| {
+                    let scale = diameter / leader.diameter;
+                    CellState {
+                        pos: [s.pos[0] + side[0] * gap, s.pos[1] + side[1] * gap, s.pos[2] + side[2] * gap],
+                        axis: s.axis,
+                        a: s.a * scale,
+                        b: s.b * scale,
+                    }
+                })
+                .collect();
+            let reporter2 = rng.random::<f64>() < cfg.reporter2_fraction;
+            cells.push(Cell { diameter, speed: leader.speed, arrested: leader.arrested, reporter2, touching: true, states });
+        }
+
+        // Debris: static in the tissue, inside the field.
+        let mut r = rng_for(&[cfg.seed, 3]);
+        let debris = (0..cfg.debris_count)
+            .map(|i| {
+                let p: [f64; 3] = std::array::from_fn(|a| field[a][0] + r.random::<f64>() * (field[a][1] - field[a][0]));
+                Debris {
+                    debris_id: i,
+                    x_um: p[0],
+                    y_um: p[1],
+                    z_um: p[2],
+                    diameter_um: cfg.debris_diameter_um * (0.7 + 0.6 * r.random::<f64>()),
+                    photons: cfg.debris_photons * (0.6 + 0.8 * r.random::<f64>()),
+                }
+            })
+            .collect();
+
+        // Low-frequency background: a few cosine modes of 60–250 µm wavelength.
+        let mut r = rng_for(&[cfg.seed, 4]);
+        let background_modes = (0..4)
+            .map(|_| {
+                let dir = unit_vector(&mut r);
+                let lambda = 60.0 + 190.0 * r.random::<f64>();
+                let k = 2.0 * PI / lambda;
+                ([dir[0] * k, dir[1] * k, dir[2] * k * 0.3], r.random::<f64>() * 2.0 * PI)
+            })
+            .collect();
+
+        let truth = build_truth(&cfg, &cells);
+        Ok(Simulation { config: cfg, cells, debris, drift, background_modes, truth })
+    }
+
+    /// The configuration simulated.
+    pub fn config(&self) -> &SynthConfig {
+        &self.config
+    }
+
+    /// Ground truth: `track_id, frame, t_s, x_um, y_um, z_um` and the extra columns
+    /// `diameter_um, arrested, cell_id, speed_um_min, touching, reporter2`; one row per cell
+    /// per frame in which its centre lies inside the imaged volume.
+    pub fn truth(&self) -> &Tracks {
+        &self.truth
+    }
+
+    /// Cumulative tissue drift since frame 0, per frame, µm (x, y, z).
+    pub fn drift(&self) -> &[[f64; 3]] {
+        &self.drift
+    }
+
+    /// The static specks (positions at frame 0).
+    pub fn debris(&self) -> &[Debris] {
+        &self.debris
+    }
+
+    /// Renders the (z, y, x) uint16 volume of `frame`, `channel`.
+    pub fn render(&self, frame: usize, channel: usize) -> Result<Array3<u16>> {
+        let cfg = &self.config;
+        if frame >= cfg.frames || channel >= cfg.channels {
+            return Err(Error::param(
+                "frame",
+                format!("frame {frame}, channel {channel} outside {} frames × {} channels", cfg.frames, cfg.channels),
+            ));
+        }
+        let [nx, ny, nz] = cfg.size;
+        let [vx, vy, vz] = cfg.voxel_um;
+        let bleach = (1.0 - cfg.bleach_per_frame).powi(frame as i32);
+        let [sxy, sz] = cfg.psf_sigma_um;
+        // Per-channel brightness: channel 1 sees debris and second-reporter cells.
+        let (cell_gain, debris_gain, bg_gain) = if channel == 0 { (1.0, 1.0, 1.0) } else { (0.8, 1.2, 0.8) };
+        let cells: Vec<&CellState> = self
+            .cells
+            .iter()
+            .filter(|c| channel == 0 || c.reporter2)
+            .map(|c| &c.states[frame])
+            .collect();
+        let mut vol = Array3::<u16>::zeros((nz, ny, nx));
+        vol.as_slice_mut().expect("standard layout").par_chunks_mut(nx * ny).enumerate().for_each(|(k, plane)| {
+            let z = k as f64 * vz;
+            let atten = (-z.max(0.0) / cfg.attenuation_length_um).exp();
+            let mut lambda = vec![0.0f64; nx * ny];
+            // Uneven background.
+            for j in 0..ny {
+                let y = j as f64 * vy;
+                for i in 0..nx {
+                    let x = i as f64 * vx;
+                    let mut m = 0.0;
+                    for (kv, ph) in &self.background_modes {
+                        m += (kv[0] * x + kv[1] * y + kv[2] * z + ph).cos();
+                    }
+                    m /= self.background_modes.len().max(1) as f64;
+                    lambda[j * nx + i] = cfg.background_photons * bg_gain * (1.0 + cfg.background_unevenness * m) * atten;
+                }
+            }
+            // Cells: ellipsoids blurred by the PSF (erfc profile across the surface).
+            let amp = cfg.cell_photons * cell_gain * bleach * atten;
+            for c in &cells {
+                let reach_xy = c.a + 4.0 * sxy + 1.0;
+                let reach_z = c.a + 4.0 * sz;
+                if (z - c.pos[2]).abs() > reach_z {
+                    continue;
+                }
+                let i0 = ((c.pos[0] - reach_xy) / vx).floor().max(0.0) as usize;
+                let i1 = (((c.pos[0] + reach_xy) / vx).ceil().max(-1.0) as i64).min(nx as i64 - 1);
+                let j0 = ((c.pos[1] - reach_xy) / vy).floor().max(0.0) as usize;
+                let j1 = (((c.pos[1] + reach_xy) / vy).ceil().max(-1.0) as i64).min(ny as i64 - 1);
+                if i1 < i0 as i64 || j1 < j0 as i64 {
+                    continue;
+                }
+                let u = c.axis;
+                let qz = z - c.pos[2];
+                for j in j0..=j1 as usize {
+                    let qy = j as f64 * vy - c.pos[1];
+                    for i in i0..=i1 as usize {
+                        let qx = i as f64 * vx - c.pos[0];
+                        let par = qx * u[0] + qy * u[1] + qz * u[2];
+                        let p = [qx - par * u[0], qy - par * u[1], qz - par * u[2]];
+                        let perp2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2];
+                        let rho = ((par / c.a).powi(2) + perp2 / (c.b * c.b)).sqrt();
+                        let q = (qx * qx + qy * qy + qz * qz).sqrt();
+                        let s = if rho > 1e-12 { q * (1.0 - 1.0 / rho) } else { -c.b };
+                        // Surface normal and the PSF's width along it.
+                        let n = [
+                            par * u[0] / (c.a * c.a) + p[0] / (c.b * c.b),
+                            par * u[1] / (c.a * c.a) + p[1] / (c.b * c.b),
+                            par * u[2] / (c.a * c.a) + p[2] / (c.b * c.b),
+                        ];
+                        let nn = norm(n);
+                        let sigma = if nn > 1e-12 {
+                            let (nx_, ny_, nz_) = (n[0] / nn, n[1] / nn, n[2] / nn);
+                            (sxy * sxy * (nx_ * nx_ + ny_ * ny_) + sz * sz * nz_ * nz_).sqrt()
+                        } else {
+                            sxy
+                        };
+                        let v = 0.5 * erfc(s / (std::f64::consts::SQRT_2 * sigma));
+                        if v > 1e-4 {
+                            lambda[j * nx + i] += amp * v;
+                        }
+                    }
+                }
+            }
+            // Debris: small bright Gaussian specks, moving with the drift.
+            let d = self.drift[frame];
+            for sp in &self.debris {
+                let pos = [sp.x_um + d[0], sp.y_um + d[1], sp.z_um + d[2]];
+                let r = sp.diameter_um / 4.0;
+                let (gx, gz) = ((r * r + sxy * sxy).sqrt(), (r * r + sz * sz).sqrt());
+                let dz = z - pos[2];
+                if dz.abs() > 4.0 * gz {
+                    continue;
+                }
+                let wz = (-dz * dz / (2.0 * gz * gz)).exp();
+                let peak = sp.photons * debris_gain * bleach * atten * wz;
+                let reach = 4.0 * gx;
+                let i0 = ((pos[0] - reach) / vx).floor().max(0.0) as usize;
+                let i1 = (((pos[0] + reach) / vx).ceil() as i64).min(nx as i64 - 1);
+                let j0 = ((pos[1] - reach) / vy).floor().max(0.0) as usize;
+                let j1 = (((pos[1] + reach) / vy).ceil() as i64).min(ny as i64 - 1);
+                for j in j0 as i64..=j1 {
+                    let dy = j as f64 * vy - pos[1];
+                    for i in i0 as i64..=i1 {
+                        let dx = i as f64 * vx - pos[0];
+                        lambda[j as usize * nx + i as usize] += peak * (-(dx * dx + dy * dy) / (2.0 * gx * gx)).exp();
+                    }
+                }
+            }
+            // Noise: Poisson photons, gain, offset, Gaussian read noise.
+            let mut rng = rng_for(&[cfg.seed, 100, frame as u64, channel as u64, k as u64]);
+            for (out, &l) in plane.iter_mut().zip(lambda.iter()) {
+                let photons = poisson(&mut rng, l);
+                let v = cfg.offset + cfg.gain * photons + cfg.read_noise * normal(&mut rng);
+                *out = v.round().clamp(0.0, 65535.0) as u16;
+            }
+        });
+        Ok(vol)
+    }
+
+    /// Writes the recording and its ground truth into `dir`: `recording.tif` (ImageJ
+    /// hyperstack, uint16), `ground_truth.csv`, `drift.csv` (`frame,dx_um,dy_um,dz_um`, the
+    /// tissue's displacement since frame 0), `debris.csv` and `synth.json` (the config).
+    /// Streams one timepoint at a time.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        self.write_with_progress(dir, &|| ())
+    }
+
+    /// As [`Simulation::write`], calling `tick` after each timepoint is written.
+    pub fn write_with_progress(&self, dir: &Path, tick: &dyn Fn()) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let cfg = &self.config;
+        let mut w = HyperstackWriter::create(dir.join("recording.tif"), cfg.shape(), SampleType::U16, &cfg.calibration())?;
+        for t in 0..cfg.frames {
+            let vols = (0..cfg.channels).map(|c| self.render(t, c).map(Volume::U16)).collect::<Result<Vec<_>>>()?;
+            w.write_timepoint(&vols)?;
+            tick();
+        }
+        w.finish()?;
+        self.truth.write_csv(dir.join("ground_truth.csv"))?;
+        write_atomic(&dir.join("drift.csv"), |w| {
+            writeln!(w, "frame,dx_um,dy_um,dz_um")?;
+            for (f, d) in self.drift.iter().enumerate() {
+                writeln!(w, "{f},{},{},{}", fmt_f64(d[0]), fmt_f64(d[1]), fmt_f64(d[2]))?;
+            }
+            Ok(())
+        })?;
+        write_atomic(&dir.join("debris.csv"), |w| {
+            writeln!(w, "debris_id,x_um,y_um,z_um,diameter_um,photons")?;
+            for d in &self.debris {
+                writeln!(
+                    w,
+                    "{},{},{},{},{},{}",
+                    d.debris_id,
+                    fmt_f64(d.x_um),
+                    fmt_f64(d.y_um),
+                    fmt_f64(d.z_um),
+                    fmt_f64(d.diameter_um),
+                    fmt_f64(d.photons)
+                )?;
+            }
+            Ok(())
+        })?;
+        let json = serde_json::to_string_pretty(cfg).map_err(|e| Error::data(e.to_string()))?;
+        write_atomic(&dir.join("synth.json"), |w| w.write_all(json.as_bytes()))
+    }
+}
+
+
+/// Poisson deviate: inversion for small means, PTRS (rand_distr) for large ones.
+fn poisson(rng: &mut ChaCha8Rng, lambda: f64) -> f64 {
+    if lambda <= 0.0 {
+        return 0.0;
+    }
+    if lambda < 30.0 {
+        let u: f64 = rng.random();
+        let mut p = (-lambda).exp();
+        let mut f = p;
+        let mut k = 0.0;
+        while u > f && k < 1000.0 {
+            k += 1.0;
+            p *= lambda / k;
+            f += p;
+        }
+        k
+    } else {
+        Poisson::new(lambda).map(|d| d.sample(rng)).unwrap_or(lambda)
+    }
+}
+
+fn build_truth(cfg: &SynthConfig, cells: &[Cell]) -> Tracks {
+    let field = cfg.field_um();
+    let inside = |p: &[f64; 3]| (0..3).all(|a| p[a] >= field[a][0] && p[a] < field[a][1]);
+    let mut t = Tracks { z_um: Some(Vec::new()), ..Default::default() };
+    let mut ids = Vec::new();
+    let (mut diam, mut arrested, mut cell_id, mut speed, mut touching, mut rep2) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut next_id = 0u64;
+    // Rows ordered by frame, then cell, like a tracker's output read frame by frame; ids
+    // are assigned at each entry into the field.
+    let mut current: Vec<Option<u64>> = vec![None; cells.len()];
+    for f in 0..cfg.frames {
+        for (ci, c) in cells.iter().enumerate() {
+            let s = &c.states[f];
+            if inside(&s.pos) {
+                let id = *current[ci].get_or_insert_with(|| {
+                    next_id += 1;
+                    next_id - 1
+                });
+                ids.push(id);
+                t.frame.push(f as u32);
+                t.t_s.push(f as f64 * cfg.frame_interval_s);
+                t.x_um.push(s.pos[0]);
+                t.y_um.push(s.pos[1]);
+                t.z_um.as_mut().expect("3D").push(s.pos[2]);
+                diam.push(c.diameter);
+                arrested.push(if c.arrested { 1.0 } else { 0.0 });
+                cell_id.push(ci as f64);
+                speed.push(c.speed);
+                touching.push(if c.touching { 1.0 } else { 0.0 });
+                rep2.push(if c.reporter2 { 1.0 } else { 0.0 });
+            } else {
+                current[ci] = None;
+            }
+        }
+    }
+    t.track_id = TrackIds::Int(ids);
+    t.extra = vec![
+        ("diameter_um".into(), Column::Float(diam)),
+        ("arrested".into(), Column::Float(arrested)),
+        ("cell_id".into(), Column::Float(cell_id)),
+        ("speed_um_min".into(), Column::Float(speed)),
+        ("touching".into(), Column::Float(touching)),
+        ("reporter2".into(), Column::Float(rep2)),
+    ];
+    t
+}
