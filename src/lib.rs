@@ -1,13 +1,83 @@
 //! # leukotrack
 //!
-//! Tracking of immune cells in two-photon intravital microscopy.
+//! Segmentation, tracking and motility statistics for two-photon intravital recordings of
+//! leukocytes (T cells, macrophages, neutrophils) — 4D/5D 16-bit TIFFs of (t, c, z, y, x).
+//!
+//! ```
+//! use leukotrack::synth::{Simulation, SynthConfig};
+//! use leukotrack::{eval, Recording};
+//!
+//! # fn main() -> leukotrack::Result<()> {
+//! // Simulate a small two-photon recording with ground truth and write it as an ImageJ
+//! // hyperstack (recording.tif) beside its ground_truth.csv.
+//! let dir = std::env::temp_dir().join(format!("leukotrack-doc-{}", std::process::id()));
+//! let config = SynthConfig { frames: 3, size: [64, 64, 8], ..Default::default() };
+//! let sim = Simulation::new(&config)?;
+//! sim.write(&dir)?;
+//!
+//! // Open it lazily: the page index and calibration, no pixels yet.
+//! let rec = Recording::open(dir.join("recording.tif"))?;
+//! let shape = rec.shape();
+//! assert_eq!((shape.t, shape.z, shape.y, shape.x), (3, 8, 64, 64));
+//! let voxel = rec.calibration().voxel_size_um()?; // µm, x/y/z
+//! assert_eq!(voxel.z, 3.0);
+//!
+//! // One (z, y, x) stack of timepoint 1, channel 0, as stored (uint16).
+//! let volume = rec.volume(1, 0)?;
+//! assert_eq!(volume.dim(), (8, 64, 64));
+//!
+//! // Score a "detector" that reports the true positions: perfect by construction.
+//! let truth = sim.truth();
+//! let mut detections = leukotrack::Detections::new(true);
+//! for i in 0..truth.len() {
+//!     detections.push(truth.frame[i], truth.x_um[i], truth.y_um[i], truth.z_um.as_ref().map(|z| z[i]));
+//! }
+//! let score = eval::score_detections(truth, &detections, &eval::EvalConfig::default())?;
+//! assert_eq!(score.recall, 1.0);
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## The data flow
+//!
+//! ```text
+//! TIFF --io--> Recording (lazy) --volume(t, c)--> Volume (z, y, x)
+//!      --segment--> Detections --track--> Tracks --metrics--> per-track and population tables
+//! ```
+//!
+//! - [`io`]: [`Recording`] (ImageJ hyperstacks and plain multi-page TIFFs, with
+//!   [`Calibration`]), the ImageJ hyperstack and label-image writers.
+//! - [`table`]: the columnar [`Detections`] and [`Tracks`] tables every stage passes on, with
+//!   CSV reading and writing.
+//! - [`synth`]: a simulator of two-photon recordings with ground truth.
+//! - [`eval`]: scores against ground truth (detection precision/recall/F1, centroid RMSE,
+//!   link recall/precision).
+//! - [`track::assign`]: linear assignment (used for one-to-one matching and by the linker).
+//!
+//! ## Conventions
+//!
+//! - Positions in µm, with the centre of voxel (i, j, k) at (i·vx, j·vy, k·vz) — ImageJ's and
+//!   TrackMate's convention; the imaged volume spans [−v/2, (n − ½)·v) on each axis.
+//! - Times in seconds; speeds in µm/min. Every column name carries its unit.
+//! - Image arrays are (t, c, z, y, x); frames and channels are 0-based.
+//! - Voxels are anisotropic: sizes are given in µm and converted per axis.
+//! - A missing calibration value is `None`, never silently 1 µm or 1 s.
+//! - Errors are one typed [`Error`] naming the file, the frame or page, and the reason.
+//!
+//! ## Features
+//!
+//! - `cli` (default): the `leukotrack` command line (clap, indicatif). With
+//!   `default-features = false` the crate is a pure library.
 #![warn(missing_docs)]
 
 pub mod calib;
 pub mod error;
+pub mod eval;
 pub mod io;
 pub mod synth;
 pub mod table;
+pub mod track;
 
 pub use calib::{Calibration, Source, VoxelSize};
 pub use error::{Error, Result};

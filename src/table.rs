@@ -484,7 +484,7 @@ fn median_time_step(ids: &TrackIds, t: &[f64]) -> Option<f64> {
         return None;
     }
     steps.sort_by(|a, b| a.total_cmp(b));
-    Some(steps[steps.len() / 2])
+    Some(steps[(steps.len() - 1) / 2]) // the lower median: steps across gaps are multiples
 }
 
 fn check_len(name: &str, got: usize, want: usize) -> Result<()> {
