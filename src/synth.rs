@@ -119,7 +119,7 @@ impl Default for SynthConfig {
             margin_um: [30.0, 8.0],
             psf_sigma_um: [0.35, 1.5],
             background_photons: 6.0,
-            background_unevenness: 0.5,
+            background_unevenness: 0.6,
             cell_photons: 30.0,
             gain: 8.0,
             offset: 100.0,
@@ -164,7 +164,7 @@ impl SynthConfig {
         if self.frames == 0 {
             return Err(Error::param("frames", "must be ≥ 1"));
         }
-        if self.size.iter().any(|&n| n == 0) {
+        if self.size.contains(&0) {
             return Err(Error::param("size", format!("{:?}: every size must be ≥ 1", self.size)));
         }
         if !(1..=2).contains(&self.channels) {
@@ -184,7 +184,7 @@ impl SynthConfig {
         frac("arrested-fraction", self.arrested_fraction)?;
         nonneg("arrested-speed", self.arrested_speed_um_per_min)?;
         pos("persistence", self.persistence_min)?;
-        if !(self.max_elongation >= 1.0) {
+        if self.max_elongation.is_nan() || self.max_elongation < 1.0 {
             return Err(Error::param("max-elongation", "must be ≥ 1"));
         }
         for v in self.margin_um {
@@ -213,7 +213,13 @@ impl SynthConfig {
 
     /// The recording's shape (t, c, z, y, x).
     pub fn shape(&self) -> Shape {
-        Shape { t: self.frames, c: self.channels, z: self.size[2], y: self.size[1], x: self.size[0] }
+        Shape {
+            t: self.frames,
+            c: self.channels,
+            z: self.size[2],
+            y: self.size[1],
+            x: self.size[0],
+        }
     }
 
     /// The calibration of the simulated recording.
@@ -331,15 +337,17 @@ fn norm(v: [f64; 3]) -> f64 {
 fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t * (-z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-        .exp();
+    let r = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
     if x >= 0.0 {
         r
     } else {
@@ -367,7 +375,11 @@ impl Simulation {
         let drift = {
             let mut r = rng_for(&[cfg.seed, 2]);
             let theta = r.random::<f64>() * 2.0 * PI;
-            let dir = [theta.cos() * 0.97, theta.sin() * 0.97, 0.243 * if r.random::<bool>() { 1.0 } else { -1.0 }];
+            let dir = [
+                theta.cos() * 0.97,
+                theta.sin() * 0.97,
+                0.243 * if r.random::<bool>() { 1.0 } else { -1.0 },
+            ];
             let mut d = vec![[0.0; 3]; cfg.frames];
             let mut base = [0.0; 3];
             for f in 1..cfg.frames {
@@ -390,7 +402,8 @@ impl Simulation {
             } else {
                 (log_range[0] + rng.random::<f64>() * (log_range[1] - log_range[0])).exp()
             };
-            let diameter = cfg.diameter_um[0] + rng.random::<f64>() * (cfg.diameter_um[1] - cfg.diameter_um[0]);
+            let diameter = cfg.diameter_um[0]
+                + rng.random::<f64>() * (cfg.diameter_um[1] - cfg.diameter_um[0]);
             let reporter2 = rng.random::<f64>() < cfg.reporter2_fraction;
             let touching = i >= n_cells;
             let mut pos = [0.0; 3];
@@ -400,12 +413,14 @@ impl Simulation {
             if touching {
                 // Keep pairs inside the field so they are seen.
                 for a in 0..3 {
-                    pos[a] = field[a][0] + (0.2 + 0.6 * rng.random::<f64>()) * (field[a][1] - field[a][0]);
+                    pos[a] = field[a][0]
+                        + (0.2 + 0.6 * rng.random::<f64>()) * (field[a][1] - field[a][0]);
                 }
             }
             let mut dir = unit_vector(&mut rng);
             // Elongation grows with speed: round when arrested.
-            let elong = 1.0 + (cfg.max_elongation - 1.0) * (speed / cfg.speed_um_per_min[1]).min(1.0);
+            let elong =
+                1.0 + (cfg.max_elongation - 1.0) * (speed / cfg.speed_um_per_min[1]).min(1.0);
             let r = diameter / 2.0;
             let a_ax = r * elong.powf(2.0 / 3.0);
             let b_ax = r * elong.powf(-1.0 / 3.0);
@@ -449,19 +464,31 @@ impl Simulation {
             let side = {
                 let u = leader.states[0].axis;
                 let helper = if u[2].abs() < 0.9 { [0.0, 0.0, 1.0] } else { [1.0, 0.0, 0.0] };
-                let c = [u[1] * helper[2] - u[2] * helper[1], u[2] * helper[0] - u[0] * helper[2], u[0] * helper[1] - u[1] * helper[0]];
+                let c = [
+                    u[1] * helper[2] - u[2] * helper[1],
+                    u[2] * helper[0] - u[0] * helper[2],
+                    u[0] * helper[1] - u[1] * helper[0],
+                ];
                 let n = norm(c);
                 [c[0] / n, c[1] / n, c[2] / n]
             };
-            let diameter = cfg.diameter_um[0] + rng.random::<f64>() * (cfg.diameter_um[1] - cfg.diameter_um[0]);
-            let gap = 0.5 * (leader.states[0].b + diameter / 2.0 * (leader.states[0].b / (leader.diameter / 2.0))) * 1.9;
+            let diameter = cfg.diameter_um[0]
+                + rng.random::<f64>() * (cfg.diameter_um[1] - cfg.diameter_um[0]);
+            let gap = 0.5
+                * (leader.states[0].b
+                    + diameter / 2.0 * (leader.states[0].b / (leader.diameter / 2.0)))
+                * 1.9;
             let states = leader
                 .states
                 .iter()
                 .map(|s| {
                     let scale = diameter / leader.diameter;
                     CellState {
-                        pos: [s.pos[0] + side[0] * gap, s.pos[1] + side[1] * gap, s.pos[2] + side[2] * gap],
+                        pos: [
+                            s.pos[0] + side[0] * gap,
+                            s.pos[1] + side[1] * gap,
+                            s.pos[2] + side[2] * gap,
+                        ],
                         axis: s.axis,
                         a: s.a * scale,
                         b: s.b * scale,
@@ -469,14 +496,23 @@ impl Simulation {
                 })
                 .collect();
             let reporter2 = rng.random::<f64>() < cfg.reporter2_fraction;
-            cells.push(Cell { diameter, speed: leader.speed, arrested: leader.arrested, reporter2, touching: true, states });
+            cells.push(Cell {
+                diameter,
+                speed: leader.speed,
+                arrested: leader.arrested,
+                reporter2,
+                touching: true,
+                states,
+            });
         }
 
         // Debris: static in the tissue, inside the field.
         let mut r = rng_for(&[cfg.seed, 3]);
         let debris = (0..cfg.debris_count)
             .map(|i| {
-                let p: [f64; 3] = std::array::from_fn(|a| field[a][0] + r.random::<f64>() * (field[a][1] - field[a][0]));
+                let p: [f64; 3] = std::array::from_fn(|a| {
+                    field[a][0] + r.random::<f64>() * (field[a][1] - field[a][0])
+                });
                 Debris {
                     debris_id: i,
                     x_um: p[0],
@@ -531,7 +567,10 @@ impl Simulation {
         if frame >= cfg.frames || channel >= cfg.channels {
             return Err(Error::param(
                 "frame",
-                format!("frame {frame}, channel {channel} outside {} frames × {} channels", cfg.frames, cfg.channels),
+                format!(
+                    "frame {frame}, channel {channel} outside {} frames × {} channels",
+                    cfg.frames, cfg.channels
+                ),
             ));
         }
         let [nx, ny, nz] = cfg.size;
@@ -539,7 +578,8 @@ impl Simulation {
         let bleach = (1.0 - cfg.bleach_per_frame).powi(frame as i32);
         let [sxy, sz] = cfg.psf_sigma_um;
         // Per-channel brightness: channel 1 sees debris and second-reporter cells.
-        let (cell_gain, debris_gain, bg_gain) = if channel == 0 { (1.0, 1.0, 1.0) } else { (0.8, 1.2, 0.8) };
+        let (cell_gain, debris_gain, bg_gain) =
+            if channel == 0 { (1.0, 1.0, 1.0) } else { (0.8, 1.2, 0.8) };
         let cells: Vec<&CellState> = self
             .cells
             .iter()
@@ -547,103 +587,111 @@ impl Simulation {
             .map(|c| &c.states[frame])
             .collect();
         let mut vol = Array3::<u16>::zeros((nz, ny, nx));
-        vol.as_slice_mut().expect("standard layout").par_chunks_mut(nx * ny).enumerate().for_each(|(k, plane)| {
-            let z = k as f64 * vz;
-            let atten = (-z.max(0.0) / cfg.attenuation_length_um).exp();
-            let mut lambda = vec![0.0f64; nx * ny];
-            // Uneven background.
-            for j in 0..ny {
-                let y = j as f64 * vy;
-                for i in 0..nx {
-                    let x = i as f64 * vx;
-                    let mut m = 0.0;
-                    for (kv, ph) in &self.background_modes {
-                        m += (kv[0] * x + kv[1] * y + kv[2] * z + ph).cos();
+        vol.as_slice_mut().expect("standard layout").par_chunks_mut(nx * ny).enumerate().for_each(
+            |(k, plane)| {
+                let z = k as f64 * vz;
+                let atten = (-z.max(0.0) / cfg.attenuation_length_um).exp();
+                let mut lambda = vec![0.0f64; nx * ny];
+                // Uneven background.
+                for j in 0..ny {
+                    let y = j as f64 * vy;
+                    for i in 0..nx {
+                        let x = i as f64 * vx;
+                        let mut m = 0.0;
+                        for (kv, ph) in &self.background_modes {
+                            m += (kv[0] * x + kv[1] * y + kv[2] * z + ph).cos();
+                        }
+                        m /= self.background_modes.len().max(1) as f64;
+                        lambda[j * nx + i] = cfg.background_photons
+                            * bg_gain
+                            * (1.0 + cfg.background_unevenness * m)
+                            * atten;
                     }
-                    m /= self.background_modes.len().max(1) as f64;
-                    lambda[j * nx + i] = cfg.background_photons * bg_gain * (1.0 + cfg.background_unevenness * m) * atten;
                 }
-            }
-            // Cells: ellipsoids blurred by the PSF (erfc profile across the surface).
-            let amp = cfg.cell_photons * cell_gain * bleach * atten;
-            for c in &cells {
-                let reach_xy = c.a + 4.0 * sxy + 1.0;
-                let reach_z = c.a + 4.0 * sz;
-                if (z - c.pos[2]).abs() > reach_z {
-                    continue;
-                }
-                let i0 = ((c.pos[0] - reach_xy) / vx).floor().max(0.0) as usize;
-                let i1 = (((c.pos[0] + reach_xy) / vx).ceil().max(-1.0) as i64).min(nx as i64 - 1);
-                let j0 = ((c.pos[1] - reach_xy) / vy).floor().max(0.0) as usize;
-                let j1 = (((c.pos[1] + reach_xy) / vy).ceil().max(-1.0) as i64).min(ny as i64 - 1);
-                if i1 < i0 as i64 || j1 < j0 as i64 {
-                    continue;
-                }
-                let u = c.axis;
-                let qz = z - c.pos[2];
-                for j in j0..=j1 as usize {
-                    let qy = j as f64 * vy - c.pos[1];
-                    for i in i0..=i1 as usize {
-                        let qx = i as f64 * vx - c.pos[0];
-                        let par = qx * u[0] + qy * u[1] + qz * u[2];
-                        let p = [qx - par * u[0], qy - par * u[1], qz - par * u[2]];
-                        let perp2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2];
-                        let rho = ((par / c.a).powi(2) + perp2 / (c.b * c.b)).sqrt();
-                        let q = (qx * qx + qy * qy + qz * qz).sqrt();
-                        let s = if rho > 1e-12 { q * (1.0 - 1.0 / rho) } else { -c.b };
-                        // Surface normal and the PSF's width along it.
-                        let n = [
-                            par * u[0] / (c.a * c.a) + p[0] / (c.b * c.b),
-                            par * u[1] / (c.a * c.a) + p[1] / (c.b * c.b),
-                            par * u[2] / (c.a * c.a) + p[2] / (c.b * c.b),
-                        ];
-                        let nn = norm(n);
-                        let sigma = if nn > 1e-12 {
-                            let (nx_, ny_, nz_) = (n[0] / nn, n[1] / nn, n[2] / nn);
-                            (sxy * sxy * (nx_ * nx_ + ny_ * ny_) + sz * sz * nz_ * nz_).sqrt()
-                        } else {
-                            sxy
-                        };
-                        let v = 0.5 * erfc(s / (std::f64::consts::SQRT_2 * sigma));
-                        if v > 1e-4 {
-                            lambda[j * nx + i] += amp * v;
+                // Cells: ellipsoids blurred by the PSF (erfc profile across the surface).
+                let amp = cfg.cell_photons * cell_gain * bleach * atten;
+                for c in &cells {
+                    let reach_xy = c.a + 4.0 * sxy + 1.0;
+                    let reach_z = c.a + 4.0 * sz;
+                    if (z - c.pos[2]).abs() > reach_z {
+                        continue;
+                    }
+                    let i0 = ((c.pos[0] - reach_xy) / vx).floor().max(0.0) as usize;
+                    let i1 =
+                        (((c.pos[0] + reach_xy) / vx).ceil().max(-1.0) as i64).min(nx as i64 - 1);
+                    let j0 = ((c.pos[1] - reach_xy) / vy).floor().max(0.0) as usize;
+                    let j1 =
+                        (((c.pos[1] + reach_xy) / vy).ceil().max(-1.0) as i64).min(ny as i64 - 1);
+                    if i1 < i0 as i64 || j1 < j0 as i64 {
+                        continue;
+                    }
+                    let u = c.axis;
+                    let qz = z - c.pos[2];
+                    for j in j0..=j1 as usize {
+                        let qy = j as f64 * vy - c.pos[1];
+                        for i in i0..=i1 as usize {
+                            let qx = i as f64 * vx - c.pos[0];
+                            let par = qx * u[0] + qy * u[1] + qz * u[2];
+                            let p = [qx - par * u[0], qy - par * u[1], qz - par * u[2]];
+                            let perp2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2];
+                            let rho = ((par / c.a).powi(2) + perp2 / (c.b * c.b)).sqrt();
+                            let q = (qx * qx + qy * qy + qz * qz).sqrt();
+                            let s = if rho > 1e-12 { q * (1.0 - 1.0 / rho) } else { -c.b };
+                            // Surface normal and the PSF's width along it.
+                            let n = [
+                                par * u[0] / (c.a * c.a) + p[0] / (c.b * c.b),
+                                par * u[1] / (c.a * c.a) + p[1] / (c.b * c.b),
+                                par * u[2] / (c.a * c.a) + p[2] / (c.b * c.b),
+                            ];
+                            let nn = norm(n);
+                            let sigma = if nn > 1e-12 {
+                                let (nx_, ny_, nz_) = (n[0] / nn, n[1] / nn, n[2] / nn);
+                                (sxy * sxy * (nx_ * nx_ + ny_ * ny_) + sz * sz * nz_ * nz_).sqrt()
+                            } else {
+                                sxy
+                            };
+                            let v = 0.5 * erfc(s / (std::f64::consts::SQRT_2 * sigma));
+                            if v > 1e-4 {
+                                lambda[j * nx + i] += amp * v;
+                            }
                         }
                     }
                 }
-            }
-            // Debris: small bright Gaussian specks, moving with the drift.
-            let d = self.drift[frame];
-            for sp in &self.debris {
-                let pos = [sp.x_um + d[0], sp.y_um + d[1], sp.z_um + d[2]];
-                let r = sp.diameter_um / 4.0;
-                let (gx, gz) = ((r * r + sxy * sxy).sqrt(), (r * r + sz * sz).sqrt());
-                let dz = z - pos[2];
-                if dz.abs() > 4.0 * gz {
-                    continue;
-                }
-                let wz = (-dz * dz / (2.0 * gz * gz)).exp();
-                let peak = sp.photons * debris_gain * bleach * atten * wz;
-                let reach = 4.0 * gx;
-                let i0 = ((pos[0] - reach) / vx).floor().max(0.0) as usize;
-                let i1 = (((pos[0] + reach) / vx).ceil() as i64).min(nx as i64 - 1);
-                let j0 = ((pos[1] - reach) / vy).floor().max(0.0) as usize;
-                let j1 = (((pos[1] + reach) / vy).ceil() as i64).min(ny as i64 - 1);
-                for j in j0 as i64..=j1 {
-                    let dy = j as f64 * vy - pos[1];
-                    for i in i0 as i64..=i1 {
-                        let dx = i as f64 * vx - pos[0];
-                        lambda[j as usize * nx + i as usize] += peak * (-(dx * dx + dy * dy) / (2.0 * gx * gx)).exp();
+                // Debris: small bright Gaussian specks, moving with the drift.
+                let d = self.drift[frame];
+                for sp in &self.debris {
+                    let pos = [sp.x_um + d[0], sp.y_um + d[1], sp.z_um + d[2]];
+                    let r = sp.diameter_um / 4.0;
+                    let (gx, gz) = ((r * r + sxy * sxy).sqrt(), (r * r + sz * sz).sqrt());
+                    let dz = z - pos[2];
+                    if dz.abs() > 4.0 * gz {
+                        continue;
+                    }
+                    let wz = (-dz * dz / (2.0 * gz * gz)).exp();
+                    let peak = sp.photons * debris_gain * bleach * atten * wz;
+                    let reach = 4.0 * gx;
+                    let i0 = ((pos[0] - reach) / vx).floor().max(0.0) as usize;
+                    let i1 = (((pos[0] + reach) / vx).ceil() as i64).min(nx as i64 - 1);
+                    let j0 = ((pos[1] - reach) / vy).floor().max(0.0) as usize;
+                    let j1 = (((pos[1] + reach) / vy).ceil() as i64).min(ny as i64 - 1);
+                    for j in j0 as i64..=j1 {
+                        let dy = j as f64 * vy - pos[1];
+                        for i in i0 as i64..=i1 {
+                            let dx = i as f64 * vx - pos[0];
+                            lambda[j as usize * nx + i as usize] +=
+                                peak * (-(dx * dx + dy * dy) / (2.0 * gx * gx)).exp();
+                        }
                     }
                 }
-            }
-            // Noise: Poisson photons, gain, offset, Gaussian read noise.
-            let mut rng = rng_for(&[cfg.seed, 100, frame as u64, channel as u64, k as u64]);
-            for (out, &l) in plane.iter_mut().zip(lambda.iter()) {
-                let photons = poisson(&mut rng, l);
-                let v = cfg.offset + cfg.gain * photons + cfg.read_noise * normal(&mut rng);
-                *out = v.round().clamp(0.0, 65535.0) as u16;
-            }
-        });
+                // Noise: Poisson photons, gain, offset, Gaussian read noise.
+                let mut rng = rng_for(&[cfg.seed, 100, frame as u64, channel as u64, k as u64]);
+                for (out, &l) in plane.iter_mut().zip(lambda.iter()) {
+                    let photons = poisson(&mut rng, l);
+                    let v = cfg.offset + cfg.gain * photons + cfg.read_noise * normal(&mut rng);
+                    *out = v.round().clamp(0.0, 65535.0) as u16;
+                }
+            },
+        );
         Ok(vol)
     }
 
@@ -652,16 +700,24 @@ impl Simulation {
     /// tissue's displacement since frame 0), `debris.csv` and `synth.json` (the config).
     /// Streams one timepoint at a time.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        self.write_with_progress(dir, &|| ())
+        self.write_with_progress(dir, false, &|| ())
     }
 
-    /// As [`Simulation::write`], calling `tick` after each timepoint is written.
-    pub fn write_with_progress(&self, dir: &Path, tick: &dyn Fn()) -> Result<()> {
+    /// As [`Simulation::write`], deflate-compressing the recording when `deflate` is set and
+    /// calling `tick` after each timepoint is written.
+    pub fn write_with_progress(&self, dir: &Path, deflate: bool, tick: &dyn Fn()) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let cfg = &self.config;
-        let mut w = HyperstackWriter::create(dir.join("recording.tif"), cfg.shape(), SampleType::U16, &cfg.calibration())?;
+        let (path, shape, cal) = (dir.join("recording.tif"), cfg.shape(), cfg.calibration());
+        let mut w = if deflate {
+            HyperstackWriter::create_deflate(path, shape, SampleType::U16, &cal)?
+        } else {
+            HyperstackWriter::create(path, shape, SampleType::U16, &cal)?
+        };
         for t in 0..cfg.frames {
-            let vols = (0..cfg.channels).map(|c| self.render(t, c).map(Volume::U16)).collect::<Result<Vec<_>>>()?;
+            let vols = (0..cfg.channels)
+                .map(|c| self.render(t, c).map(Volume::U16))
+                .collect::<Result<Vec<_>>>()?;
             w.write_timepoint(&vols)?;
             tick();
         }
@@ -694,7 +750,6 @@ impl Simulation {
         write_atomic(&dir.join("synth.json"), |w| w.write_all(json.as_bytes()))
     }
 }
-
 
 /// Poisson deviate: inversion for small means, PTRS (rand_distr) for large ones.
 fn poisson(rng: &mut ChaCha8Rng, lambda: f64) -> f64 {

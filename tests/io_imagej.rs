@@ -9,7 +9,8 @@ use ndarray::Array3;
 use serde_json::Value;
 
 fn expected() -> Vec<Value> {
-    let text = std::fs::read_to_string(common::shared_data().join("tiff-layouts/expected.json")).unwrap();
+    let text =
+        std::fs::read_to_string(common::shared_data().join("tiff-layouts/expected.json")).unwrap();
     serde_json::from_str::<Value>(&text).unwrap().as_array().unwrap().clone()
 }
 
@@ -21,11 +22,17 @@ fn check_pixels(rec: &Recording, modulo: Option<u32>) {
             let v = rec.volume(t, c).unwrap();
             let f = v.to_f32();
             for ((z, y, x), &got) in f.indexed_iter() {
-                let mut want = 1000 * t as u32 + 100 * c as u32 + 10 * z as u32 + ((y + x) % 10) as u32;
+                let mut want =
+                    1000 * t as u32 + 100 * c as u32 + 10 * z as u32 + ((y + x) % 10) as u32;
                 if let Some(m) = modulo {
                     want %= m;
                 }
-                assert_eq!(got, want as f32, "{}: t={t} c={c} z={z} y={y} x={x}", rec.path().display());
+                assert_eq!(
+                    got,
+                    want as f32,
+                    "{}: t={t} c={c} z={z} y={y} x={x}",
+                    rec.path().display()
+                );
             }
         }
     }
@@ -43,7 +50,12 @@ fn imagej_files_from_tifffile() {
         n += 1;
         let rec = Recording::open(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         let s = rec.shape();
-        let shape: Vec<usize> = e["shape_tczyx"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let shape: Vec<usize> = e["shape_tczyx"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
         assert_eq!(vec![s.t, s.c, s.z, s.y, s.x], shape, "{name}");
         assert_eq!(rec.dtype().name(), e["dtype"].as_str().unwrap(), "{name}");
         let cal = rec.calibration();
@@ -51,7 +63,10 @@ fn imagej_files_from_tifffile() {
         assert!(close(cal.voxel_x_um.unwrap().value, e["voxel_x_um"].as_f64().unwrap()), "{name}");
         assert!(close(cal.voxel_y_um.unwrap().value, e["voxel_y_um"].as_f64().unwrap()), "{name}");
         assert!(close(cal.voxel_z_um.unwrap().value, e["voxel_z_um"].as_f64().unwrap()), "{name}");
-        assert!(close(cal.frame_interval_s.unwrap().value, e["frame_interval_s"].as_f64().unwrap()), "{name}");
+        assert!(
+            close(cal.frame_interval_s.unwrap().value, e["frame_interval_s"].as_f64().unwrap()),
+            "{name}"
+        );
         assert_eq!(cal.voxel_x_um.unwrap().source, Source::File);
         assert!(cal.is_calibrated() && rec.warnings().is_empty(), "{name}: {:?}", rec.warnings());
         check_pixels(&rec, if name == "imagej_u8.tif" { Some(256) } else { None });
@@ -106,7 +121,8 @@ fn sample_recording(shape: Shape) -> Vec<Vec<Array3<u16>>> {
 
 fn write_with_limit(path: &std::path::Path, shape: Shape, cal: &Calibration, limit: u64) {
     let data = sample_recording(shape);
-    let mut w = HyperstackWriter::create_with_limit(path, shape, SampleType::U16, cal, limit).unwrap();
+    let mut w =
+        HyperstackWriter::create_with_limit(path, shape, SampleType::U16, cal, limit).unwrap();
     for vols in &data {
         let v: Vec<Volume> = vols.iter().cloned().map(Volume::U16).collect();
         w.write_timepoint(&v).unwrap();
@@ -135,7 +151,8 @@ fn writer_roundtrip_with_calibration() {
         }
     }
     // Nothing but the file is left behind.
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, vec![std::ffi::OsString::from("rec.tif")]);
 }
 
@@ -171,7 +188,13 @@ fn label_writer_uint16_and_uint32() {
     for (sample, big) in [(SampleType::U16, 60_000u32), (SampleType::U32, 100_000u32)] {
         let path = dir.path().join(format!("labels_{sample:?}.tif"));
         let mut w = HyperstackWriter::create(&path, shape, sample, &cal).unwrap();
-        let labels = Array3::from_shape_fn((2, 3, 4), |(z, y, x)| if z == 1 && y == 2 && x == 3 { big } else { (x + y) as u32 });
+        let labels = Array3::from_shape_fn((2, 3, 4), |(z, y, x)| {
+            if z == 1 && y == 2 && x == 3 {
+                big
+            } else {
+                (x + y) as u32
+            }
+        });
         w.write_labels(&labels).unwrap();
         w.write_labels(&labels).unwrap();
         w.finish().unwrap();
@@ -186,7 +209,8 @@ fn label_writer_uint16_and_uint32() {
     }
     // A label over 65535 does not fit a uint16 file: an error, and no file is left.
     let path = dir.path().join("overflow.tif");
-    let mut w = HyperstackWriter::create(&path, Shape { t: 1, ..shape }, SampleType::U16, &cal).unwrap();
+    let mut w =
+        HyperstackWriter::create(&path, Shape { t: 1, ..shape }, SampleType::U16, &cal).unwrap();
     let e = w.write_labels(&Array3::from_elem((2, 3, 4), 70_000u32)).unwrap_err();
     assert!(e.to_string().contains("70000"), "{e}");
     drop(w);
@@ -229,7 +253,10 @@ fn bad_files_are_refused_with_the_reason() {
     patch_tag(&mut huge, 256, 0x7fff_ffff);
     std::fs::write(p("huge.tif"), &huge).unwrap();
     let e = Recording::open(p("huge.tif")).unwrap_err().to_string();
-    assert!(e.contains("huge.tif") && (e.contains("too large") || e.contains("strips hold")), "{e}");
+    assert!(
+        e.contains("huge.tif") && (e.contains("too large") || e.contains("strips hold")),
+        "{e}"
+    );
 }
 
 /// Patches the value of a LONG/SHORT tag in the first IFD of a little-endian classic TIFF.

@@ -45,7 +45,10 @@ fn truth_is_inside_the_imaged_volume_and_tracks_are_valid() {
     // Over 40 frames some cells leave and some enter.
     let tracks = t.rows_by_track();
     assert!(tracks.iter().any(|r| t.frame[r[0]] > 0), "no cell entered");
-    assert!(tracks.iter().any(|r| (t.frame[*r.last().unwrap()] as usize) < cfg.frames - 1), "no cell left");
+    assert!(
+        tracks.iter().any(|r| (t.frame[*r.last().unwrap()] as usize) < cfg.frames - 1),
+        "no cell left"
+    );
 }
 
 #[test]
@@ -66,7 +69,10 @@ fn default_scene_statistics() {
     for rows in t.rows_by_track() {
         for w in rows.windows(2) {
             let (a, b) = (w[0], w[1]);
-            let d = ((t.x_um[b] - t.x_um[a]).powi(2) + (t.y_um[b] - t.y_um[a]).powi(2) + (z[b] - z[a]).powi(2)).sqrt();
+            let d = ((t.x_um[b] - t.x_um[a]).powi(2)
+                + (t.y_um[b] - t.y_um[a]).powi(2)
+                + (z[b] - z[a]).powi(2))
+            .sqrt();
             if arrested[a] == 0.0 {
                 speeds.push(d / 0.5);
             }
@@ -101,11 +107,18 @@ fn cells_are_bright_where_the_truth_says() {
         let mut s = 0.0;
         for dj in 0..3 {
             for di in 0..3 {
-                s += vol[[k, (j + dj).saturating_sub(1).min(ny - 1), (ii + di).saturating_sub(1).min(nx - 1)]] as f64;
+                s += vol[[
+                    k,
+                    (j + dj).saturating_sub(1).min(ny - 1),
+                    (ii + di).saturating_sub(1).min(nx - 1),
+                ]] as f64;
             }
         }
         let mean = s / 9.0;
-        assert!(mean > bg_level + 0.5 * cfg.gain * cfg.cell_photons, "cell {i}: {mean} at its centre");
+        assert!(
+            mean > bg_level + 0.5 * cfg.gain * cfg.cell_photons,
+            "cell {i}: {mean} at its centre"
+        );
         n += 1;
     }
     assert!(n > 0);
@@ -113,7 +126,10 @@ fn cells_are_bright_where_the_truth_says() {
     let mut sorted: Vec<u16> = vol.iter().copied().collect();
     sorted.sort();
     let median = sorted[sorted.len() / 2] as f64;
-    assert!((median - bg_level).abs() < 0.6 * cfg.gain * cfg.background_photons, "median {median} vs {bg_level}");
+    assert!(
+        (median - bg_level).abs() < 0.6 * cfg.gain * cfg.background_photons,
+        "median {median} vs {bg_level}"
+    );
 }
 
 #[test]
@@ -146,6 +162,9 @@ fn bad_parameters_are_named() {
         (SynthConfig { channels: 3, ..small() }, "channels"),
     ] {
         let e = Simulation::new(&cfg).unwrap_err();
-        assert!(matches!(e, leukotrack::Error::InvalidParameter { name: ref n, .. } if n == name), "{e}");
+        assert!(
+            matches!(e, leukotrack::Error::InvalidParameter { name: ref n, .. } if n == name),
+            "{e}"
+        );
     }
 }

@@ -112,6 +112,9 @@ struct SynthArgs {
     /// the flags above override it.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Deflate-compress the recording (lossless; smaller, slower to read).
+    #[arg(long)]
+    deflate: bool,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -194,7 +197,10 @@ fn info(path: &Path, as_json: bool, read: &ReadFlags) -> Result<()> {
     };
     println!("{}", path.display());
     println!("  format          {:?}", rec.format());
-    println!("  shape           t={} c={} z={} y={} x={}  (axes t, c, z, y, x)", s.t, s.c, s.z, s.y, s.x);
+    println!(
+        "  shape           t={} c={} z={} y={} x={}  (axes t, c, z, y, x)",
+        s.t, s.c, s.z, s.y, s.x
+    );
     println!("  pixel type      {}", rec.dtype());
     println!("  voxel x         {}", show(cal.voxel_x_um, "µm"));
     println!("  voxel y         {}", show(cal.voxel_y_um, "µm"));
@@ -210,8 +216,11 @@ fn info(path: &Path, as_json: bool, read: &ReadFlags) -> Result<()> {
 fn parse_size(s: &str) -> Result<[usize; 3]> {
     let parts: Vec<&str> = s.split(',').map(str::trim).collect();
     let v: Vec<usize> = parts.iter().filter_map(|p| p.parse().ok()).collect();
-    if v.len() != 3 || parts.len() != 3 || v.iter().any(|&n| n == 0) {
-        return Err(Error::param("size", format!("`{s}`: give X,Y,Z as three positive integers (voxels)")));
+    if v.len() != 3 || parts.len() != 3 || v.contains(&0) {
+        return Err(Error::param(
+            "size",
+            format!("`{s}`: give X,Y,Z as three positive integers (voxels)"),
+        ));
     }
     Ok([v[0], v[1], v[2]])
 }
@@ -220,7 +229,8 @@ fn synth(a: SynthArgs) -> Result<()> {
     let mut cfg: SynthConfig = match &a.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-            serde_json::from_str(&text).map_err(|e| Error::param("config", format!("{}: {e}", p.display())))?
+            serde_json::from_str(&text)
+                .map_err(|e| Error::param("config", format!("{}: {e}", p.display())))?
         }
         None => SynthConfig::default(),
     };
@@ -241,7 +251,7 @@ fn synth(a: SynthArgs) -> Result<()> {
     }
     let sim = Simulation::new(&cfg)?;
     let bar = progress(!a.quiet, cfg.frames as u64, "rendering");
-    sim.write_with_progress(&a.out, &|| bar.inc(1))?;
+    sim.write_with_progress(&a.out, a.deflate, &|| bar.inc(1))?;
     bar.finish_and_clear();
     if !a.quiet {
         let n_tracks = sim.truth().rows_by_track().len();
@@ -282,7 +292,10 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         }
         serde_json::to_value(&s)
     } else {
-        let path = a.tracks.as_ref().ok_or_else(|| Error::param("tracks", "give --detections or --tracks"))?;
+        let path = a
+            .tracks
+            .as_ref()
+            .ok_or_else(|| Error::param("tracks", "give --detections or --tracks"))?;
         let tracks = Tracks::read_csv(path, None)?;
         let s = eval::score_tracks(&truth, &tracks, &cfg)?;
         if !a.json {

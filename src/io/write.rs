@@ -6,7 +6,7 @@
 //! writes them (Fiji, tifffile and this crate's reader read them).
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use ndarray::Array3;
@@ -100,6 +100,9 @@ pub struct HyperstackWriter {
     plane_bytes: u64,
     written_t: usize,
     single_ifd: bool,
+    /// Deflate-compressed planes: (offset, byte count) of each plane written so far.
+    compressed: Option<Vec<(u64, u64)>>,
+    desc: (u64, u64),
     finished: bool,
 }
 
@@ -112,7 +115,19 @@ impl HyperstackWriter {
         sample: SampleType,
         calibration: &Calibration,
     ) -> Result<Self> {
-        Self::create_with_limit(path.as_ref(), shape, sample, calibration, u32::MAX as u64)
+        Self::create_inner(path.as_ref(), shape, sample, calibration, u32::MAX as u64, false)
+    }
+
+    /// As [`HyperstackWriter::create`], with every plane deflate-compressed (TIFF compression
+    /// 8, one strip per plane; all IFDs follow the pixel data). Compressed files must stay under
+    /// 4 GiB (classic TIFF offsets).
+    pub fn create_deflate(
+        path: impl AsRef<Path>,
+        shape: Shape,
+        sample: SampleType,
+        calibration: &Calibration,
+    ) -> Result<Self> {
+        Self::create_inner(path.as_ref(), shape, sample, calibration, u32::MAX as u64, true)
     }
 
     /// As [`HyperstackWriter::create`], with the largest offset an IFD may have (ImageJ's is
@@ -125,6 +140,17 @@ impl HyperstackWriter {
         sample: SampleType,
         calibration: &Calibration,
         max_ifd_offset: u64,
+    ) -> Result<Self> {
+        Self::create_inner(path, shape, sample, calibration, max_ifd_offset, false)
+    }
+
+    fn create_inner(
+        path: &Path,
+        shape: Shape,
+        sample: SampleType,
+        calibration: &Calibration,
+        max_ifd_offset: u64,
+        deflate: bool,
     ) -> Result<Self> {
         if shape.planes() == 0 || shape.x == 0 || shape.y == 0 {
             return Err(Error::param(
@@ -146,7 +172,7 @@ impl HyperstackWriter {
         let data_end = data_start + n * plane_bytes;
         let other_len = 2 + 12 * TAGS_OTHER + 4;
         let last_ifd = data_end + (n.saturating_sub(1)) * other_len;
-        let single_ifd = n > 1 && last_ifd > max_ifd_offset;
+        let single_ifd = !deflate && n > 1 && last_ifd > max_ifd_offset;
 
         let path = path.to_path_buf();
         let tmp = temp_path(&path);
@@ -162,6 +188,8 @@ impl HyperstackWriter {
             plane_bytes,
             written_t: 0,
             single_ifd,
+            compressed: deflate.then(|| Vec::with_capacity(shape.planes())),
+            desc: (desc_off, desc.len() as u64),
             finished: false,
         };
         let next = if n > 1 && !single_ifd { data_end } else { 0 };
@@ -169,7 +197,19 @@ impl HyperstackWriter {
         head.extend_from_slice(b"II");
         head.extend_from_slice(&42u16.to_le_bytes());
         head.extend_from_slice(&(IFD0_OFFSET as u32).to_le_bytes());
-        w.ifd(&mut head, Some((desc_off, desc.len() as u64)), rat_off, data_start, next);
+        if deflate {
+            // IFDs follow the compressed data; the header is pointed at IFD 0 on finish.
+            head[4..8].copy_from_slice(&0u32.to_le_bytes());
+            head.resize(desc_off as usize, 0);
+        } else {
+            w.ifd(
+                &mut head,
+                Some((desc_off, desc.len() as u64)),
+                rat_off,
+                (data_start, plane_bytes),
+                next,
+            );
+        }
         head.extend_from_slice(&desc);
         let res = resolution(calibration);
         for r in [res.0, res.1] {
@@ -181,13 +221,13 @@ impl HyperstackWriter {
         Ok(w)
     }
 
-    /// Appends one IFD (to `buf`) for a plane at `data_off`.
+    /// Appends one IFD (to `buf`) for a plane stored in `strip` = (offset, byte count).
     fn ifd(
         &self,
         buf: &mut Vec<u8>,
         desc: Option<(u64, u64)>,
         rat_off: u64,
-        data_off: u64,
+        strip: (u64, u64),
         next: u64,
     ) {
         let s = &self.shape;
@@ -206,12 +246,13 @@ impl HyperstackWriter {
         entry(256, LONG, 1, s.x as u32); // ImageWidth
         entry(257, LONG, 1, s.y as u32); // ImageLength
         entry(258, SHORT, 1, bits); // BitsPerSample
-        entry(259, SHORT, 1, 1); // Compression: none
+        let compression = if self.compressed.is_some() { 8 } else { 1 };
+        entry(259, SHORT, 1, compression); // Compression: none or deflate
         entry(262, SHORT, 1, 1); // Photometric: BlackIsZero
         if let Some((off, len)) = desc {
             entry(270, 2, len as u32, off as u32); // ImageDescription (ASCII)
         }
-        entry(273, LONG, 1, data_off as u32); // StripOffsets
+        entry(273, LONG, 1, strip.0 as u32); // StripOffsets
         entry(277, SHORT, 1, 1); // SamplesPerPixel
         entry(278, LONG, 1, s.y as u32); // RowsPerStrip
         let strip_bytes =
@@ -280,10 +321,63 @@ impl HyperstackWriter {
                     frame: self.written_t,
                     reason,
                 })?;
-                self.out.write_all(&buf).map_err(|e| Error::io(&self.path, e))?;
+                self.put_plane(&buf)?;
             }
         }
         self.written_t += 1;
+        Ok(())
+    }
+
+    fn put_plane(&mut self, plane: &[u8]) -> Result<()> {
+        let io = |e| Error::io(&self.path, e);
+        match &mut self.compressed {
+            None => self.out.write_all(plane).map_err(io),
+            Some(strips) => {
+                let offset = self.out.stream_position().map_err(io)?;
+                let mut enc = flate2::write::ZlibEncoder::new(
+                    Vec::with_capacity(plane.len() / 2),
+                    flate2::Compression::new(6),
+                );
+                enc.write_all(plane).map_err(io)?;
+                let data = enc.finish().map_err(io)?;
+                if offset + data.len() as u64 > u32::MAX as u64 {
+                    return Err(Error::param(
+                        "compression",
+                        "a compressed file over 4 GiB needs BigTIFF; write it uncompressed",
+                    ));
+                }
+                strips.push((offset, data.len() as u64));
+                self.out.write_all(&data).map_err(io)
+            }
+        }
+    }
+
+    /// Writes all IFDs of a compressed file after its pixel data and points the header at IFD 0.
+    fn finish_compressed(&mut self, strips: &[(u64, u64)]) -> Result<()> {
+        let io = |e| Error::io(&self.path, e);
+        let start = self.out.stream_position().map_err(io)?.next_multiple_of(2);
+        let pad = start - self.out.stream_position().map_err(io)?;
+        self.out.write_all(&vec![0u8; pad as usize]).map_err(io)?;
+        let ifd0_len = 2 + 12 * TAGS_IFD0 + 4;
+        let other_len = 2 + 12 * TAGS_OTHER + 4;
+        let mut buf = Vec::new();
+        let n = strips.len();
+        for (k, &strip) in strips.iter().enumerate() {
+            let here = if k == 0 { start } else { start + ifd0_len + (k as u64 - 1) * other_len };
+            let next = if k + 1 < n { start + ifd0_len + k as u64 * other_len } else { 0 };
+            debug_assert_eq!(here, start + buf.len() as u64);
+            let desc = if k == 0 { Some(self.desc) } else { None };
+            self.ifd(&mut buf, desc, self.rat_off, strip, next);
+        }
+        if start + buf.len() as u64 > u32::MAX as u64 {
+            return Err(Error::param(
+                "compression",
+                "a compressed file over 4 GiB needs BigTIFF; write it uncompressed",
+            ));
+        }
+        self.out.write_all(&buf).map_err(io)?;
+        self.out.seek(SeekFrom::Start(4)).map_err(io)?;
+        self.out.write_all(&(start as u32).to_le_bytes()).map_err(io)?;
         Ok(())
     }
 
@@ -301,7 +395,9 @@ impl HyperstackWriter {
             ));
         }
         let n = s.planes() as u64;
-        if n > 1 && !self.single_ifd {
+        if let Some(strips) = self.compressed.clone() {
+            self.finish_compressed(&strips)?;
+        } else if n > 1 && !self.single_ifd {
             let data_end = self.data_start + n * self.plane_bytes;
             let other_len = 2 + 12 * TAGS_OTHER + 4;
             let rat_off = self.rat_off;
@@ -309,7 +405,13 @@ impl HyperstackWriter {
             for k in 1..n {
                 let here = data_end + (k - 1) * other_len;
                 let next = if k + 1 < n { here + other_len } else { 0 };
-                self.ifd(&mut buf, None, rat_off, self.data_start + k * self.plane_bytes, next);
+                self.ifd(
+                    &mut buf,
+                    None,
+                    rat_off,
+                    (self.data_start + k * self.plane_bytes, self.plane_bytes),
+                    next,
+                );
                 if buf.len() > (1 << 20) {
                     self.out.write_all(&buf).map_err(|e| Error::io(&self.path, e))?;
                     buf.clear();

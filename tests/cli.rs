@@ -1,0 +1,123 @@
+//! The command line, end to end: `info`, `synth`, `eval`, and errors.
+
+mod common;
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn leukotrack(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_leukotrack")).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn info_json_on_the_fixture() {
+    let path = common::fixtures().join("two_photon_2ch.tif");
+    let (ok, out, err) = leukotrack(&["info", path.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["shape"], serde_json::json!({"t": 12, "c": 2, "z": 16, "y": 128, "x": 128}));
+    assert_eq!(v["dtype"], "uint16");
+    assert_eq!(v["voxel_size_um"], serde_json::json!({"x": 0.8, "y": 0.8, "z": 3.0}));
+    assert_eq!(v["frame_interval_s"], 30.0);
+    assert_eq!(v["calibrated"], true);
+}
+
+#[test]
+fn info_reports_missing_calibration_and_takes_overrides() {
+    let path = common::shared_data().join("tiff-layouts/plain_pages.tif");
+    let p = path.to_str().unwrap();
+    let (ok, out, _) = leukotrack(&["info", p, "--json"]);
+    assert!(ok);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["calibrated"], false);
+    assert_eq!(v["voxel_size_um"]["x"], Value::Null);
+    assert_eq!(v["frame_interval_s"], Value::Null);
+    let (ok, out, err) = leukotrack(&[
+        "info",
+        p,
+        "--shape",
+        "3,2,4",
+        "--voxel-size",
+        "0.6,0.6,2.5",
+        "--frame-interval",
+        "30",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["shape"]["t"], 3);
+    assert_eq!(v["shape"]["c"], 2);
+    assert_eq!(v["voxel_size_um"]["z"], 2.5);
+    assert_eq!(v["calibration_source"]["z"], "user");
+    assert_eq!(v["calibrated"], true);
+    // Text form warns on stderr.
+    let (ok, _, err) = leukotrack(&["info", p]);
+    assert!(ok && err.contains("--voxel-size"), "{err}");
+}
+
+#[test]
+fn errors_are_one_line_naming_the_cause() {
+    let (ok, _, err) = leukotrack(&["info", "no/such/file.tif"]);
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("no/such/file.tif"), "{err}");
+    let path = common::fixtures().join("two_photon_2ch.tif");
+    let (ok, _, err) = leukotrack(&["info", path.to_str().unwrap(), "--voxel-size", "0.8,0.8"]);
+    assert!(!ok && err.contains("voxel-size"), "{err}");
+    let (ok, _, err) = leukotrack(&["info", path.to_str().unwrap(), "--page-order", "czz"]);
+    assert!(!ok && err.contains("page-order"), "{err}");
+    let readme = common::fixtures().join("make.sh");
+    let (ok, _, err) = leukotrack(&["info", readme.to_str().unwrap()]);
+    assert!(!ok && err.contains("not a TIFF"), "{err}");
+}
+
+#[test]
+fn synth_then_eval_scores_truth_as_perfect() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (ok, _, err) = leukotrack(&[
+        "synth",
+        "-o",
+        d,
+        "--frames",
+        "4",
+        "--size",
+        "128,128,12",
+        "--seed",
+        "3",
+        "--quiet",
+    ]);
+    assert!(ok, "{err}");
+    let gt = dir.path().join("ground_truth.csv");
+    let gt = gt.to_str().unwrap();
+    let (ok, out, err) = leukotrack(&["eval", "--truth", gt, "--detections", gt, "--json"]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(v["n_truth"].as_u64().unwrap() > 4, "{v}");
+    assert_eq!(v["f1"], 1.0);
+    assert_eq!(v["rmse_xy_um"], 0.0);
+    let (ok, out, err) = leukotrack(&["eval", "--truth", gt, "--tracks", gt, "--json"]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["link_recall"], 1.0);
+    assert_eq!(v["link_precision"], 1.0);
+    // Text output names the measures.
+    let (ok, out, _) = leukotrack(&["eval", "--truth", gt, "--tracks", gt]);
+    assert!(ok && out.contains("link recall") && out.contains("F1"), "{out}");
+    // A recording it wrote reads back calibrated.
+    let rec = dir.path().join("recording.tif");
+    let (ok, out, _) = leukotrack(&["info", rec.to_str().unwrap(), "--json"]);
+    assert!(ok);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["calibrated"], true);
+    // Bad flags are named.
+    let (ok, _, err) = leukotrack(&["synth", "-o", d, "--size", "64,64"]);
+    assert!(!ok && err.contains("size"), "{err}");
+    let (ok, _, err) = leukotrack(&["eval", "--truth", gt, "--detections", gt, "--match-um=-1"]);
+    assert!(!ok && err.contains("match"), "{err}");
+}
