@@ -143,6 +143,17 @@ impl Detections {
             format!("detection {i} (frame {})", self.frame[i])
         })
     }
+    /// The rows `rows`, in that order.
+    pub fn take_rows(&self, rows: &[usize]) -> Detections {
+        Detections {
+            frame: rows.iter().map(|&r| self.frame[r]).collect(),
+            x_um: rows.iter().map(|&r| self.x_um[r]).collect(),
+            y_um: rows.iter().map(|&r| self.y_um[r]).collect(),
+            z_um: self.z_um.as_ref().map(|z| rows.iter().map(|&r| z[r]).collect()),
+            extra: self.extra.iter().map(|(n, c)| (n.clone(), c.take(rows))).collect(),
+        }
+    }
+
     /// Rows of each frame: `(frame, row indices)` in increasing frame order.
     pub fn rows_by_frame(&self) -> Vec<(u32, Vec<usize>)> {
         let mut map: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();

@@ -647,3 +647,146 @@ mod tests {
         }
     }
 }
+
+/// Frame-to-frame (or gap-closing) links as in Jaqaman et al. (2008) and TrackMate's LAP
+/// tracker: among the candidate pairs `(row, col, cost)`, the one-to-one set of links that
+/// minimises `Σ links cost + (unlinked rows + unlinked cols) × alt`, i.e. `Σ (cost − alt)`
+/// over the links. Every row may instead "end" and every column "start" at the alternative
+/// cost `alt`.
+///
+/// This is TrackMate's `(nR + nC)²` block matrix (TR/BL diagonals and the transposed BR block
+/// all at `alt`) solved as the equivalent rectangular problem `nR × (nC + nR)` — row `i`'s own
+/// "end" column costs 0, a candidate costs `cost − alt` — component by component of the
+/// candidate graph. Non-finite costs are ignored; for repeated pairs the cheapest counts.
+/// Returns the links sorted by row.
+///
+/// # Panics
+///
+/// If an edge names a row ≥ `n_rows` or a column ≥ `n_cols`.
+pub fn link_with_alternatives(
+    n_rows: usize,
+    n_cols: usize,
+    edges: &[(usize, usize, f64)],
+    alt: f64,
+) -> Vec<(usize, usize)> {
+    let mut uf = UnionFind::new(n_rows + n_cols);
+    for &(r, c, w) in edges {
+        assert!(r < n_rows && c < n_cols, "edge ({r}, {c}) outside {n_rows}×{n_cols}");
+        if w.is_finite() {
+            uf.union(r, n_rows + c);
+        }
+    }
+    // Group edges by component root.
+    let mut comp_of: std::collections::HashMap<usize, Vec<usize>> = Default::default();
+    for (k, &(r, _, w)) in edges.iter().enumerate() {
+        if w.is_finite() {
+            comp_of.entry(uf.find(r)).or_default().push(k);
+        }
+    }
+    let mut roots: Vec<usize> = comp_of.keys().copied().collect();
+    roots.sort_unstable();
+    let mut out = Vec::new();
+    let mut row_idx: std::collections::HashMap<usize, usize> = Default::default();
+    let mut col_idx: std::collections::HashMap<usize, usize> = Default::default();
+    for root in roots {
+        let ks = &comp_of[&root];
+        if ks.len() == 1 {
+            let (r, c, w) = edges[ks[0]];
+            if w - alt < 0.0 {
+                out.push((r, c));
+            }
+            continue;
+        }
+        row_idx.clear();
+        col_idx.clear();
+        let mut rows = Vec::new();
+        let mut cols = Vec::new();
+        for &k in ks {
+            let (r, c, _) = edges[k];
+            row_idx.entry(r).or_insert_with(|| {
+                rows.push(r);
+                rows.len() - 1
+            });
+            col_idx.entry(c).or_insert_with(|| {
+                cols.push(c);
+                cols.len() - 1
+            });
+        }
+        let (nr, nc) = (rows.len(), cols.len());
+        let width = nc + nr;
+        let mut m = vec![f64::INFINITY; nr * width];
+        for i in 0..nr {
+            m[i * width + nc + i] = 0.0;
+        }
+        for &k in ks {
+            let (r, c, w) = edges[k];
+            let cell = &mut m[row_idx[&r] * width + col_idx[&c]];
+            *cell = cell.min(w - alt);
+        }
+        for (i, a) in solve_dense(&m, nr, width).into_iter().enumerate() {
+            if let Some(j) = a {
+                if j < nc {
+                    out.push((rows[i], cols[j]));
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+#[cfg(test)]
+mod alternative_tests {
+    use super::*;
+
+    #[test]
+    fn trackmate_worked_example() {
+        // ../shared/reference/lap-tracking.md §5: rows = spots 0, 1; cols = spots 3, 4.
+        let edges = [(0, 0, 1.0), (0, 1, 169.0), (1, 0, 169.0)];
+        let alt = 1.05 * 169.0;
+        assert_eq!(link_with_alternatives(2, 2, &edges, alt), vec![(0, 0)]);
+    }
+
+    #[test]
+    fn prefers_two_cheap_links_over_one_cheaper() {
+        let edges = [(0, 0, 5.0), (0, 1, 6.0), (1, 0, 6.0)];
+        assert_eq!(link_with_alternatives(2, 2, &edges, 100.0), vec![(0, 1), (1, 0)]);
+        // With a low alternative cost, ending beats an expensive link.
+        assert_eq!(link_with_alternatives(2, 2, &edges, 5.5), vec![(0, 0)]);
+    }
+
+    #[test]
+    fn brute_force_agrees() {
+        use proptest::prelude::*;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        runner
+            .run(&(1usize..5, 1usize..5, proptest::collection::vec(0.0f64..10.0, 16), 0.0f64..12.0), |(nr, nc, w, alt)| {
+                let edges: Vec<(usize, usize, f64)> = (0..nr)
+                    .flat_map(|r| (0..nc).map(move |c| (r, c)))
+                    .filter(|(r, c)| (r * 7 + c * 3) % 4 != 0)
+                    .map(|(r, c)| (r, c, w[r * 4 + c]))
+                    .collect();
+                let got = link_with_alternatives(nr, nc, &edges, alt);
+                let score = |links: &[(usize, usize)]| -> f64 {
+                    links.iter().map(|&(r, c)| edges.iter().find(|e| e.0 == r && e.1 == c).unwrap().2 - alt).sum()
+                };
+                // Brute force over subsets of edges forming a matching.
+                let mut best = 0.0f64;
+                for mask in 0u32..(1 << edges.len()) {
+                    let pick: Vec<(usize, usize)> = (0..edges.len()).filter(|k| mask >> k & 1 == 1).map(|k| (edges[k].0, edges[k].1)).collect();
+                    let mut rs: Vec<usize> = pick.iter().map(|p| p.0).collect();
+                    let mut cs: Vec<usize> = pick.iter().map(|p| p.1).collect();
+                    rs.sort();
+                    rs.dedup();
+                    cs.sort();
+                    cs.dedup();
+                    if rs.len() == pick.len() && cs.len() == pick.len() {
+                        best = best.min(score(&pick));
+                    }
+                }
+                prop_assert!((score(&got) - best).abs() < 1e-9, "{} vs {}", score(&got), best);
+                Ok(())
+            })
+            .unwrap();
+    }
+}

@@ -1,7 +1,424 @@
 //! Linking detections into tracks.
 //!
-//! [`assign`] holds the linear assignment solvers every linking step is built on: a dense
-//! rectangular solver ([`assign::solve_dense`]) and a sparse matcher that splits the candidate
-//! graph into independent components ([`assign::match_sparse`]).
+//! [`link`] follows the cost structure of Jaqaman et al. (Nat Methods 5:695, 2008) as in
+//! TrackMate's sparse LAP tracker (see `../shared/reference/lap-tracking.md`):
+//!
+//! 1. **Frame to frame.** For each pair of consecutive frames, candidate pairs come from a k-d
+//!    tree of the next frame's detections ([`candidates`]) within the gate — a maximum speed
+//!    (µm/min, times the frame interval) or a distance (µm) bounding the *observed*
+//!    displacement (strictly, as TrackMate). A candidate's cost is the squared distance from
+//!    the source's predicted position ([`predict`], constant velocity, when prediction is on) to
+//!    the target, times an optional feature penalty. Every source may instead end and every
+//!    target start at the alternative cost `alt = 1.05 × max(candidate costs)`; the global
+//!    optimum is found by linear assignment ([`assign::link_with_alternatives`]), not greedily.
+//! 2. **Gap closing** ([`gaps`]). Segment ends are linked to segment starts up to `gap_frames`
+//!    frames later (TrackMate's MAX_FRAME_GAP: 2 = one missing frame) in a second assignment,
+//!    gated by the speed gate times the time difference or by a fixed distance (inclusive), with
+//!    `alt = 1.05 × the 90th percentile` of the gap candidates' costs.
+//!
+//! Positions can be corrected for tissue drift first ([`drift`]); the output keeps the raw
+//! positions and adds `x_um_corrected`, … columns.
 
 pub mod assign;
+pub mod candidates;
+pub mod drift;
+pub mod gaps;
+pub mod predict;
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::calib::Calibration;
+use crate::error::{Error, Result};
+use crate::table::{Column, Detections, TrackIds, Tracks};
+use candidates::FrameIndex;
+use drift::Drift;
+use predict::{Kalman, PredictConfig};
+
+/// No link.
+pub(crate) const NONE: usize = usize::MAX;
+
+/// The gate bounding how far a cell may move between two frames.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Gate {
+    /// A maximum speed in µm/min, converted with the time between the frames.
+    MaxSpeed {
+        /// µm/min.
+        um_per_min: f64,
+    },
+    /// A fixed maximum distance per frame-to-frame link, µm.
+    MaxDistance {
+        /// µm.
+        um: f64,
+    },
+}
+
+impl Gate {
+    /// The gate radius (µm) for two points `dt_s` seconds apart.
+    pub fn radius_um(&self, dt_s: f64) -> f64 {
+        match *self {
+            Gate::MaxSpeed { um_per_min } => um_per_min * dt_s / 60.0,
+            Gate::MaxDistance { um } => um,
+        }
+    }
+}
+
+/// How links are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkMethod {
+    /// Global linear assignment with alternative costs (Jaqaman / TrackMate). The default.
+    Lap,
+    /// Greedy nearest-first (cheapest candidate pairs first); only for comparison.
+    Greedy,
+}
+
+/// Settings of the linker. Distances in µm, speeds in µm/min.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkConfig {
+    /// Frame-to-frame gate (default: a maximum speed of 30 µm/min, about the fastest
+    /// leukocytes).
+    pub gate: Gate,
+    /// Largest frame difference a gap-closing link spans (2 = one missing frame); 0 turns gap
+    /// closing off. Default 3.
+    pub gap_frames: u32,
+    /// A fixed gap-closing gate in µm (TrackMate's GAP_CLOSING_MAX_DISTANCE); by default the
+    /// frame-to-frame gate scaled by the time difference.
+    pub gap_max_distance_um: Option<f64>,
+    /// Measure costs from a constant-velocity prediction (default on).
+    pub predict: bool,
+    /// Noise settings of the motion model.
+    pub prediction: PredictConfig,
+    /// Alternative (no-link) cost factor (TrackMate's 1.05).
+    pub alternative_cost_factor: f64,
+    /// Percentile of the gap candidates' costs the gap-closing alternative cost is based on
+    /// (TrackMate's CUTOFF_PERCENTILE, 0.9).
+    pub gap_cutoff_percentile: f64,
+    /// Let single unlinked detections take part in gap closing. TrackMate does not (a spot
+    /// left unlinked by the frame-to-frame step is never gap-closed); default on.
+    pub gap_close_singletons: bool,
+    /// Global assignment or greedy.
+    pub method: LinkMethod,
+    /// Feature penalties as TrackMate's: column name → weight; the cost is multiplied by
+    /// `(1 + Σ w · 1.5 · |a − b| / ((a + b)/2))²` (e.g. `volume_um3`, `mean_intensity`).
+    pub feature_penalties: BTreeMap<String, f64>,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig {
+            gate: Gate::MaxSpeed { um_per_min: 30.0 },
+            gap_frames: 3,
+            gap_max_distance_um: None,
+            predict: true,
+            prediction: PredictConfig::default(),
+            alternative_cost_factor: 1.05,
+            gap_cutoff_percentile: 0.9,
+            gap_close_singletons: true,
+            method: LinkMethod::Lap,
+            feature_penalties: BTreeMap::new(),
+        }
+    }
+}
+
+impl LinkConfig {
+    /// Checks every value, naming the first one out of range.
+    pub fn validate(&self) -> Result<()> {
+        match self.gate {
+            Gate::MaxSpeed { um_per_min } if !(um_per_min.is_finite() && um_per_min > 0.0) => {
+                return Err(Error::param("max-speed", format!("must be > 0 µm/min, got {um_per_min}")))
+            }
+            Gate::MaxDistance { um } if !(um.is_finite() && um > 0.0) => {
+                return Err(Error::param("max-distance", format!("must be > 0 µm, got {um}")))
+            }
+            _ => {}
+        }
+        if let Some(d) = self.gap_max_distance_um {
+            if !(d.is_finite() && d > 0.0) {
+                return Err(Error::param("gap-max-distance", format!("must be > 0 µm, got {d}")));
+            }
+        }
+        if !(self.alternative_cost_factor.is_finite() && self.alternative_cost_factor > 0.0) {
+            return Err(Error::param("alternative-cost-factor", "must be > 0"));
+        }
+        if !(0.0..=1.0).contains(&self.gap_cutoff_percentile) {
+            return Err(Error::param("gap-cutoff-percentile", "must lie in [0, 1]"));
+        }
+        let p = &self.prediction;
+        for (name, v) in [
+            ("acceleration-noise", p.acceleration_noise),
+            ("measurement-noise", p.measurement_noise_um2),
+            ("initial-speed-sd", p.initial_speed_sd_um_per_min),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::param(name, format!("must be > 0, got {v}")));
+            }
+        }
+        for (col, w) in &self.feature_penalties {
+            if !(w.is_finite() && *w >= 0.0) {
+                return Err(Error::param("feature-penalties", format!("weight of `{col}` must be ≥ 0")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Links detections into tracks (no drift correction). See the module docs.
+pub fn link(detections: &Detections, calibration: &Calibration, config: &LinkConfig) -> Result<Tracks> {
+    link_with_drift(detections, calibration, config, None)
+}
+
+/// Links detections whose positions are first corrected by `drift` (position − drift of its
+/// frame). The tracks keep the raw positions in `x_um, y_um, z_um` and add `x_um_corrected,
+/// y_um_corrected[, z_um_corrected]`.
+pub fn link_with_drift(
+    detections: &Detections,
+    calibration: &Calibration,
+    config: &LinkConfig,
+    drift: Option<&Drift>,
+) -> Result<Tracks> {
+    config.validate()?;
+    detections.validate()?;
+    if detections.is_empty() {
+        return Ok(empty_tracks(detections, drift.is_some()));
+    }
+    calibration.frame_interval_s()?;
+    let time = |f: u32| calibration.time_s(f as usize).unwrap_or(f64::NAN);
+    let n = detections.len();
+    let z = detections.z_um.as_deref();
+    let mut pos: Vec<[f64; 3]> =
+        (0..n).map(|i| [detections.x_um[i], detections.y_um[i], z.map_or(0.0, |z| z[i])]).collect();
+    if let Some(d) = drift {
+        for (i, p) in pos.iter_mut().enumerate() {
+            let s = d.shift(detections.frame[i]);
+            p[0] -= s[0];
+            p[1] -= s[1];
+            if z.is_some() {
+                p[2] -= s[2];
+            }
+        }
+    }
+    let penalties: Vec<(&[f64], f64)> = config
+        .feature_penalties
+        .iter()
+        .filter(|(_, w)| **w > 0.0)
+        .map(|(name, w)| {
+            detections
+                .column(name)
+                .and_then(|c| c.as_f64())
+                .map(|c| (c, *w))
+                .ok_or_else(|| Error::param("feature-penalties", format!("no numeric column `{name}` in the detections")))
+        })
+        .collect::<Result<_>>()?;
+    let penalty = |a: usize, b: usize| -> f64 {
+        let mut p = 1.0;
+        for (col, w) in &penalties {
+            let (x, y) = (col[a], col[b]);
+            if x.is_nan() || y.is_nan() || x == -y {
+                continue;
+            }
+            p += w * 1.5 * (x - y).abs() / ((x + y) / 2.0).abs();
+        }
+        p * p
+    };
+
+    let frames = detections.rows_by_frame();
+    let index: Vec<FrameIndex> =
+        frames.par_iter().map(|(_, rows)| FrameIndex::new(rows.clone(), &pos)).collect::<Result<_>>()?;
+
+    let mut next = vec![NONE; n];
+    let mut prev = vec![NONE; n];
+    // Velocity (µm/min) estimated at each detection that ends a segment, for gap closing.
+    let mut end_velocity = vec![[0.0f64; 3]; n];
+    let pcfg = &config.prediction;
+    let mut states: Vec<Kalman> = frames[0].1.iter().map(|&r| Kalman::new(pos[r], pcfg)).collect();
+    let mut edges: Vec<(usize, usize, f64)> = Vec::new();
+    for k in 0..frames.len() {
+        let (f, ref src_rows) = frames[k];
+        let is_last = k + 1 == frames.len();
+        if is_last || frames[k + 1].0 != f + 1 {
+            for (s, &r) in src_rows.iter().enumerate() {
+                end_velocity[r] = states[s].velocity();
+            }
+            if !is_last {
+                states = frames[k + 1].1.iter().map(|&r| Kalman::new(pos[r], pcfg)).collect();
+            }
+            continue;
+        }
+        let (g, ref dst_rows) = frames[k + 1];
+        let dt_s = time(g) - time(f);
+        let dt_min = dt_s / 60.0;
+        let r = config.gate.radius_um(dt_s);
+        let r2 = r * r;
+        let tree = &index[k + 1];
+        edges.clear();
+        let chunk = 256;
+        let found: Vec<Vec<(usize, usize, f64)>> = src_rows
+            .par_chunks(chunk)
+            .enumerate()
+            .map(|(c, rows)| {
+                let mut out = Vec::new();
+                for (j, &row) in rows.iter().enumerate() {
+                    let s = c * chunk + j;
+                    let p = pos[row];
+                    let pred = if config.predict { states[s].predict_position(dt_min) } else { p };
+                    tree.within(&p, r2, false, |t, d2| {
+                        let q = pos[tree.rows[t]];
+                        let mut cost = if config.predict {
+                            (q[0] - pred[0]).powi(2) + (q[1] - pred[1]).powi(2) + (q[2] - pred[2]).powi(2)
+                        } else {
+                            d2
+                        };
+                        if !penalties.is_empty() {
+                            cost *= penalty(row, tree.rows[t]);
+                        }
+                        out.push((s, t, cost.max(f64::MIN_POSITIVE)));
+                    });
+                }
+                out
+            })
+            .collect();
+        for v in found {
+            edges.extend(v);
+        }
+        let links = choose(config, src_rows.len(), dst_rows.len(), &mut edges, None);
+        let mut new_states: Vec<Option<Kalman>> = vec![None; dst_rows.len()];
+        for &(s, t) in &links {
+            let (a, b) = (src_rows[s], dst_rows[t]);
+            next[a] = b;
+            prev[b] = a;
+            let mut st = states[s];
+            st.update(pos[b], dt_min, pcfg);
+            new_states[t] = Some(st);
+        }
+        for (s, &row) in src_rows.iter().enumerate() {
+            if next[row] == NONE {
+                end_velocity[row] = states[s].velocity();
+            }
+        }
+        states = new_states.into_iter().enumerate().map(|(t, s)| s.unwrap_or_else(|| Kalman::new(pos[dst_rows[t]], pcfg))).collect();
+    }
+
+    if config.gap_frames > 0 {
+        gaps::close_gaps(&frames, &pos, &end_velocity, &time, config, &penalty, &mut next, &mut prev)?;
+    }
+    Ok(build_tracks(detections, &pos, drift.is_some(), &frames, &next, &prev, &time))
+}
+
+/// Chooses links among `edges` (source, target, cost) by the configured method; `alt` given
+/// or 1.05 × the maximum cost.
+pub(crate) fn choose(
+    config: &LinkConfig,
+    n_src: usize,
+    n_dst: usize,
+    edges: &mut [(usize, usize, f64)],
+    alt: Option<f64>,
+) -> Vec<(usize, usize)> {
+    if edges.is_empty() {
+        return Vec::new();
+    }
+    match config.method {
+        LinkMethod::Lap => {
+            let alt = alt.unwrap_or_else(|| {
+                config.alternative_cost_factor * edges.iter().map(|e| e.2).fold(0.0, f64::max)
+            });
+            assign::link_with_alternatives(n_src, n_dst, edges, alt)
+        }
+        LinkMethod::Greedy => {
+            edges.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+            let mut used_s = vec![false; n_src];
+            let mut used_t = vec![false; n_dst];
+            let mut out = Vec::new();
+            for &(s, t, _) in edges.iter() {
+                if !used_s[s] && !used_t[t] {
+                    used_s[s] = true;
+                    used_t[t] = true;
+                    out.push((s, t));
+                }
+            }
+            out.sort_unstable();
+            out
+        }
+    }
+}
+
+fn empty_tracks(d: &Detections, corrected: bool) -> Tracks {
+    let mut t = Tracks {
+        track_id: TrackIds::Int(Vec::new()),
+        z_um: d.z_um.as_ref().map(|_| Vec::new()),
+        detection: Some(Vec::new()),
+        extra: d.extra.iter().map(|(n, c)| (n.clone(), empty_like(c))).collect(),
+        ..Default::default()
+    };
+    if corrected {
+        add_corrected(&mut t, &[], d.is_3d());
+    }
+    t
+}
+
+fn empty_like(c: &Column) -> Column {
+    match c {
+        Column::Float(_) => Column::Float(Vec::new()),
+        Column::Text(_) => Column::Text(Vec::new()),
+    }
+}
+
+fn add_corrected(t: &mut Tracks, pos: &[[f64; 3]], is_3d: bool) {
+    let axes: &[(&str, usize)] =
+        if is_3d { &[("x_um_corrected", 0), ("y_um_corrected", 1), ("z_um_corrected", 2)] } else { &[("x_um_corrected", 0), ("y_um_corrected", 1)] };
+    for &(name, a) in axes {
+        t.extra.push((name.to_string(), Column::Float(pos.iter().map(|p| p[a]).collect())));
+    }
+}
+
+/// Assembles the chains given by `next`/`prev` into a Tracks table: track ids 0, 1, … in
+/// order of each track's first frame (then row); rows grouped by track, frames increasing.
+fn build_tracks(
+    d: &Detections,
+    pos: &[[f64; 3]],
+    corrected: bool,
+    frames: &[(u32, Vec<usize>)],
+    next: &[usize],
+    prev: &[usize],
+    time: &dyn Fn(u32) -> f64,
+) -> Tracks {
+    let n = d.len();
+    let mut order = Vec::with_capacity(n);
+    let mut ids = Vec::with_capacity(n);
+    let mut id = 0u64;
+    for (_, rows) in frames {
+        for &r in rows {
+            if prev[r] != NONE {
+                continue;
+            }
+            let mut cur = r;
+            while cur != NONE {
+                order.push(cur);
+                ids.push(id);
+                cur = next[cur];
+            }
+            id += 1;
+        }
+    }
+    let mut t = Tracks {
+        track_id: TrackIds::Int(ids),
+        frame: order.iter().map(|&r| d.frame[r]).collect(),
+        t_s: order.iter().map(|&r| time(d.frame[r])).collect(),
+        x_um: order.iter().map(|&r| d.x_um[r]).collect(),
+        y_um: order.iter().map(|&r| d.y_um[r]).collect(),
+        z_um: d.z_um.as_ref().map(|z| order.iter().map(|&r| z[r]).collect()),
+        detection: Some(order.iter().map(|&r| r as u64).collect()),
+        extra: Vec::new(),
+    };
+    let sub = d.take_rows(&order);
+    t.extra = sub.extra;
+    if corrected {
+        let p: Vec<[f64; 3]> = order.iter().map(|&r| pos[r]).collect();
+        add_corrected(&mut t, &p, d.is_3d());
+    }
+    t
+}

@@ -1,0 +1,222 @@
+//! Tissue drift: its estimate and the table `frame, dx_um, dy_um, dz_um` — the displacement of
+//! the tissue since the first frame, so that `corrected position = raw position − drift`.
+//!
+//! Drift must be removable without erasing the biology: directed migration of many cells
+//! (chemotaxis, swarming) is exactly what users measure. The methods:
+//!
+//! - [`DriftMethod::Objects`]: reference objects that do not move by themselves — arrested
+//!   cells or static debris (for example detections of an autofluorescence channel). Tracks
+//!   whose speed, after a first median correction, stays below `arrest_speed_um_per_min`
+//!   define the drift (the median of their steps per frame). Safe for directed migration as
+//!   long as such objects exist.
+//! - [`DriftMethod::Median`]: the robust median displacement of all linked cells per frame.
+//!   **Unsafe for directed migration**: if most cells migrate the same way, their migration
+//!   is removed as if it were drift. Use it only for randomly migrating populations.
+//! - `None` (the default in the pipeline): no correction.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{link, LinkConfig};
+use crate::calib::Calibration;
+use crate::error::{Error, Result};
+use crate::io::write::write_atomic;
+use crate::table::{fmt_f64, Detections, Tracks};
+
+/// Cumulative drift per frame, µm (`shift(frame)` = tissue displacement since the first
+/// frame of the table). Frames missing from the table take the last known value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Drift {
+    /// Frames, increasing.
+    pub frame: Vec<u32>,
+    /// x displacement, µm.
+    pub dx_um: Vec<f64>,
+    /// y displacement, µm.
+    pub dy_um: Vec<f64>,
+    /// z displacement, µm (0 for 2D data).
+    pub dz_um: Vec<f64>,
+}
+
+impl Drift {
+    /// The displacement of `frame` (0 before the first row; the last known value after gaps).
+    pub fn shift(&self, frame: u32) -> [f64; 3] {
+        match self.frame.binary_search(&frame) {
+            Ok(i) => [self.dx_um[i], self.dy_um[i], self.dz_um[i]],
+            Err(0) => [0.0; 3],
+            Err(i) => [self.dx_um[i - 1], self.dy_um[i - 1], self.dz_um[i - 1]],
+        }
+    }
+
+    /// Reads `frame,dx_um,dy_um[,dz_um]` (the format of `drift.csv`).
+    pub fn read_csv(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let d = Detections::from_reader(
+            std::io::Cursor::new(
+                std::fs::read_to_string(path)
+                    .map_err(|e| Error::io(path, e))?
+                    .replacen("dx_um", "x_um", 1)
+                    .replacen("dy_um", "y_um", 1)
+                    .replacen("dz_um", "z_um", 1),
+            ),
+            path,
+        )?;
+        let mut rows: Vec<usize> = (0..d.len()).collect();
+        rows.sort_by_key(|&i| d.frame[i]);
+        let mut out = Drift::default();
+        for i in rows {
+            if out.frame.last() == Some(&d.frame[i]) {
+                return Err(Error::table(path, None, format!("frame {} appears twice", d.frame[i])));
+            }
+            out.frame.push(d.frame[i]);
+            out.dx_um.push(d.x_um[i]);
+            out.dy_um.push(d.y_um[i]);
+            out.dz_um.push(d.z_um.as_ref().map_or(0.0, |z| z[i]));
+        }
+        Ok(out)
+    }
+
+    /// Writes `frame,dx_um,dy_um,dz_um`, atomically.
+    pub fn write_csv(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_atomic(path.as_ref(), |w: &mut dyn Write| {
+            writeln!(w, "frame,dx_um,dy_um,dz_um")?;
+            for i in 0..self.frame.len() {
+                writeln!(w, "{},{},{},{}", self.frame[i], fmt_f64(self.dx_um[i]), fmt_f64(self.dy_um[i]), fmt_f64(self.dz_um[i]))?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// How drift is estimated from detections.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DriftMethod {
+    /// Median step of reference objects (tracks slower than the threshold after a first
+    /// median correction).
+    Objects {
+        /// Tracks whose drift-corrected speed stays below this are reference objects, µm/min.
+        arrest_speed_um_per_min: f64,
+    },
+    /// Median step of all linked cells (unsafe for directed migration).
+    Median,
+}
+
+/// Estimates the drift from detections: links them with `config` (no drift), then takes the
+/// per-frame median step of the chosen reference tracks and accumulates it.
+pub fn estimate(
+    detections: &Detections,
+    calibration: &Calibration,
+    config: &LinkConfig,
+    method: DriftMethod,
+) -> Result<Drift> {
+    let tracks = link(detections, calibration, config)?;
+    estimate_from_tracks(&tracks, method)
+}
+
+/// As [`estimate`], from tracks already linked.
+pub fn estimate_from_tracks(tracks: &Tracks, method: DriftMethod) -> Result<Drift> {
+    let steps = steps(tracks, None);
+    let all = median_drift(&steps, None);
+    match method {
+        DriftMethod::Median => Ok(all),
+        DriftMethod::Objects { arrest_speed_um_per_min } => {
+            if !(arrest_speed_um_per_min.is_finite() && arrest_speed_um_per_min > 0.0) {
+                return Err(Error::param("arrest-speed", "must be > 0 µm/min"));
+            }
+            // Reference tracks: slow once the median drift is removed.
+            let corrected = self::steps(tracks, Some(&all));
+            let mut dist: std::collections::HashMap<u32, (f64, f64)> = Default::default();
+            for s in &corrected {
+                let e = dist.entry(s.track).or_default();
+                e.0 += (s.d[0].powi(2) + s.d[1].powi(2) + s.d[2].powi(2)).sqrt();
+                e.1 += s.dt_s / 60.0;
+            }
+            let reference = |t: u32| dist.get(&t).is_some_and(|(d, m)| *m > 0.0 && d / m < arrest_speed_um_per_min);
+            if !steps.iter().any(|s| reference(s.track)) {
+                return Err(Error::data(format!(
+                    "no reference objects: no track is slower than {arrest_speed_um_per_min} µm/min"
+                )));
+            }
+            Ok(median_drift(&steps, Some(&reference)))
+        }
+    }
+}
+
+struct Step {
+    track: u32,
+    to_frame: u32,
+    from_frame: u32,
+    d: [f64; 3],
+    dt_s: f64,
+}
+
+fn steps(t: &Tracks, drift: Option<&Drift>) -> Vec<Step> {
+    let (codes, _) = t.track_id.codes();
+    let mut out = Vec::new();
+    for rows in t.rows_by_track() {
+        for w in rows.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let za = t.z_um.as_ref().map_or(0.0, |z| z[a]);
+            let zb = t.z_um.as_ref().map_or(0.0, |z| z[b]);
+            let mut d = [t.x_um[b] - t.x_um[a], t.y_um[b] - t.y_um[a], zb - za];
+            if let Some(dr) = drift {
+                let (sa, sb) = (dr.shift(t.frame[a]), dr.shift(t.frame[b]));
+                for k in 0..3 {
+                    d[k] -= sb[k] - sa[k];
+                }
+            }
+            out.push(Step { track: codes[a], from_frame: t.frame[a], to_frame: t.frame[b], d, dt_s: t.t_s[b] - t.t_s[a] });
+        }
+    }
+    out
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// Per-frame median of one-frame steps (steps spanning gaps are spread evenly over their
+/// frames), accumulated from the first frame.
+fn median_drift(steps: &[Step], keep: Option<&dyn Fn(u32) -> bool>) -> Drift {
+    let mut per_frame: std::collections::BTreeMap<u32, [Vec<f64>; 3]> = Default::default();
+    let (mut lo, mut hi) = (u32::MAX, 0);
+    for s in steps {
+        lo = lo.min(s.from_frame);
+        hi = hi.max(s.to_frame);
+        if keep.is_some_and(|k| !k(s.track)) {
+            continue;
+        }
+        let n = (s.to_frame - s.from_frame) as f64;
+        for f in s.from_frame + 1..=s.to_frame {
+            let e = per_frame.entry(f).or_default();
+            for k in 0..3 {
+                e[k].push(s.d[k] / n);
+            }
+        }
+    }
+    let mut out = Drift::default();
+    if lo > hi {
+        return out;
+    }
+    let mut acc = [0.0; 3];
+    for f in lo..=hi {
+        if let Some(v) = per_frame.get_mut(&f) {
+            for k in 0..3 {
+                acc[k] += median(&mut v[k]);
+            }
+        }
+        out.frame.push(f);
+        out.dx_um.push(acc[0]);
+        out.dy_um.push(acc[1]);
+        out.dz_um.push(acc[2]);
+    }
+    out
+}
