@@ -135,6 +135,56 @@ pub struct TrackingScore {
     pub link_precision: f64,
     /// 2·correct_links / (true_links + predicted_links) (1 when both are 0).
     pub link_f1: f64,
+    /// The Cell Tracking Challenge measures on point matches.
+    pub ctc: CtcScore,
+}
+
+/// The Cell Tracking Challenge's DET, TRA and LNK measures (Matula et al. 2015; Ulman et al.
+/// 2017) computed on point matches instead of mask overlaps.
+///
+/// Vertices are the tracked points; the one-to-one matching within `match_um` plays the role
+/// of the CTC's "> 50 % of the reference marker" test, so a computed point never matches two
+/// references: NS (non-split vertices) is always 0. FN = unmatched reference points, FP =
+/// unmatched computed points. Reference edges join consecutive points of a ground-truth track
+/// (a *track link* when the frames are consecutive, a *parent link* across a gap, as in the CTC
+/// format); computed edges likewise. Edge errors are counted on the computed edges whose both
+/// ends are matched: ED = such an edge with no reference edge between the matched references,
+/// EA = a reference edge with no computed edge between its matched points (or with an
+/// unmatched end), EC = an edge in both whose kind (track/parent link) differs — never, on
+/// point matches, since both kinds follow from the frames. Weights: FN 10, FP 1, NS 5, ED 1,
+/// EA 1.5, EC 1. DET = 1 − min(AOGM_D, 10·|V_R|)/(10·|V_R|) with AOGM_D = 10·FN + FP;
+/// TRA = 1 − min(AOGM, AOGM₀)/AOGM₀ with AOGM₀ = 10·|V_R| + 1.5·|E_R|; LNK likewise on the
+/// edge terms with 1.5·|E_R|. A measure whose denominator is 0 is NaN (as traccuracy).
+#[derive(Debug, Clone, Serialize)]
+pub struct CtcScore {
+    /// Detection accuracy, 0–1.
+    pub det: f64,
+    /// Tracking accuracy, 0–1.
+    pub tra: f64,
+    /// Linking accuracy, 0–1.
+    pub lnk: f64,
+    /// Unmatched reference points.
+    pub false_negative_vertices: usize,
+    /// Unmatched computed points.
+    pub false_positive_vertices: usize,
+    /// Computed edges not in the reference.
+    pub edges_deleted: usize,
+    /// Reference edges missing from the result.
+    pub edges_added: usize,
+    /// Edges of the wrong kind.
+    pub edges_semantics: usize,
+    /// The weighted graph-edit cost.
+    pub aogm: f64,
+    /// The cost of building the reference from nothing.
+    pub aogm0: f64,
+}
+
+fn clamp_measure(cost: f64, zero: f64) -> f64 {
+    if zero > 0.0 {
+        1.0 - cost.min(zero) / zero
+    } else {
+        f64::NAN
+    }
 }
 
 /// Matches two point sets one to one within `max_dist_um`.
@@ -390,6 +440,48 @@ pub fn score_tracks(truth: &Tracks, tracks: &Tracks, cfg: &EvalConfig) -> Result
         }
     }
 
+    // CTC: reference edges = consecutive points of each true track (any frame difference).
+    let mut ref_next: Vec<Option<usize>> = vec![None; truth.len()];
+    let mut n_ref_edges = 0usize;
+    for rows in truth.rows_by_track() {
+        for w in rows.windows(2) {
+            ref_next[w[0]] = Some(w[1]);
+            n_ref_edges += 1;
+        }
+    }
+    let mut found_ref_edges = 0usize;
+    let mut ed = 0usize;
+    for rows in tracks.rows_by_track() {
+        for w in rows.windows(2) {
+            if let (Some(a), Some(b)) = (pred_to_truth[w[0]], pred_to_truth[w[1]]) {
+                if ref_next[a] == Some(b) {
+                    found_ref_edges += 1;
+                } else {
+                    ed += 1;
+                }
+            }
+        }
+    }
+    let ea = n_ref_edges - found_ref_edges;
+    let (fn_v, fp_v) = (detection.false_negatives, detection.false_positives);
+    let v_r = truth.len() as f64;
+    let aogm_d = 10.0 * fn_v as f64 + fp_v as f64;
+    let aogm_a = ed as f64 + 1.5 * ea as f64;
+    let aogm = aogm_d + aogm_a;
+    let aogm0 = 10.0 * v_r + 1.5 * n_ref_edges as f64;
+    let ctc = CtcScore {
+        det: clamp_measure(aogm_d, 10.0 * v_r),
+        tra: clamp_measure(aogm, aogm0),
+        lnk: clamp_measure(aogm_a, 1.5 * n_ref_edges as f64),
+        false_negative_vertices: fn_v,
+        false_positive_vertices: fp_v,
+        edges_deleted: ed,
+        edges_added: ea,
+        edges_semantics: 0,
+        aogm,
+        aogm0,
+    };
+
     Ok(TrackingScore {
         detection,
         true_links,
@@ -398,6 +490,7 @@ pub fn score_tracks(truth: &Tracks, tracks: &Tracks, cfg: &EvalConfig) -> Result
         link_recall: ratio(correct_links, true_links, predicted_links),
         link_precision: ratio(correct_links, predicted_links, true_links),
         link_f1: f1(correct_links, true_links, predicted_links),
+        ctc,
     })
 }
 
@@ -459,6 +552,40 @@ mod tests {
         assert_eq!(back, EvalConfig { match_um: 5.0, gap_frames: 1 });
         let json = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<EvalConfig>(&json).unwrap(), c);
+    }
+
+    #[test]
+    fn ctc_measures_by_hand() {
+        // Truth: two cells × 4 frames → |V_R| = 8, |E_R| = 6.
+        let truth = two_cells();
+        let s = score_tracks(&truth, &truth, &EvalConfig::default()).unwrap();
+        assert_eq!((s.ctc.det, s.ctc.tra, s.ctc.lnk), (1.0, 1.0, 1.0));
+        // Drop cell 1's frame-2 point and split cell 2's track between frames 1 and 2.
+        let mut rows = Vec::new();
+        for f in 0..4u32 {
+            if f != 2 {
+                rows.push((1, f, f as f64, 0.0, Some(10.0)));
+            }
+            rows.push((if f < 2 { 2 } else { 3 }, f, 50.0 - f as f64, 20.0, Some(12.0)));
+        }
+        // A false positive far away.
+        rows.push((9, 0, 200.0, 200.0, Some(0.0)));
+        let pred = tracks(&rows);
+        let s = score_tracks(&truth, &pred, &EvalConfig::default()).unwrap();
+        let c = &s.ctc;
+        assert_eq!((c.false_negative_vertices, c.false_positive_vertices), (1, 1));
+        // Cell 1: reference edges 1→2 and 2→3 lost (endpoint unmatched); its gap link 1→3 is
+        // not a reference edge (ED). Cell 2: edge 1→2 missing.
+        assert_eq!((c.edges_added, c.edges_deleted, c.edges_semantics), (3, 1, 0));
+        let aogm = 10.0 + 1.0 + 1.0 + 1.5 * 3.0;
+        assert!(close(c.aogm, aogm));
+        assert!(close(c.aogm0, 10.0 * 8.0 + 1.5 * 6.0));
+        assert!(close(c.tra, 1.0 - aogm / 89.0));
+        assert!(close(c.det, 1.0 - 11.0 / 80.0));
+        assert!(close(c.lnk, 1.0 - 5.5 / 9.0));
+        // Empty reference: NaN, no panic.
+        let empty = tracks(&[]);
+        assert!(score_tracks(&empty, &pred, &EvalConfig::default()).unwrap().ctc.det.is_nan());
     }
 
     #[test]

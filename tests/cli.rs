@@ -121,3 +121,76 @@ fn synth_then_eval_scores_truth_as_perfect() {
     let (ok, _, err) = leukotrack(&["eval", "--truth", gt, "--detections", gt, "--match-um=-1"]);
     assert!(!ok && err.contains("match"), "{err}");
 }
+
+/// TrackMate's spots as a detections CSV; returns the spot ids by row.
+fn trackmate_detections(cfg: &str, out: &std::path::Path) -> Vec<u64> {
+    let path = common::shared_data()
+        .join(format!("faketracks/trackmate/trackmate_tracks_{cfg}_spots.csv"));
+    let mut rdr = csv::Reader::from_path(path).unwrap();
+    let mut w = csv::Writer::from_path(out).unwrap();
+    w.write_record(["frame", "x_um", "y_um", "spot_id"]).unwrap();
+    let mut ids = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        ids.push(rec[1].parse().unwrap());
+        w.write_record([&rec[2], &rec[3], &rec[4], &rec[1]]).unwrap();
+    }
+    w.flush().unwrap();
+    ids
+}
+
+#[test]
+fn link_reproduces_trackmate_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (cfg, gap) in [("without_gap_closing", "0"), ("with_gap_closing", "2")] {
+        let det = dir.path().join(format!("{cfg}.csv"));
+        let ids = trackmate_detections(cfg, &det);
+        let out = dir.path().join(cfg);
+        let (ok, _, err) = leukotrack(&[
+            "link",
+            det.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--frame-interval",
+            "1",
+            "--max-distance",
+            "15",
+            "--gap-frames",
+            gap,
+            "--gap-max-distance",
+            "15",
+            "--no-prediction",
+        ]);
+        assert!(ok, "{err}");
+        let tracks = leukotrack::Tracks::read_csv(out.join("tracks.csv"), None).unwrap();
+        let head = std::fs::read_to_string(out.join("tracks.csv")).unwrap();
+        assert!(head.starts_with("track_id,frame,t_s,x_um,y_um,detection,spot_id\n"), "{head}");
+        let det_rows = tracks.detection.as_ref().unwrap();
+        let mut got = std::collections::BTreeSet::new();
+        for rows in tracks.rows_by_track() {
+            for w in rows.windows(2) {
+                got.insert((ids[det_rows[w[0]] as usize], ids[det_rows[w[1]] as usize]));
+            }
+        }
+        let edges = common::shared_data()
+            .join(format!("faketracks/trackmate/trackmate_tracks_{cfg}_edges.csv"));
+        let want: std::collections::BTreeSet<(u64, u64)> = csv::Reader::from_path(edges)
+            .unwrap()
+            .records()
+            .map(|r| r.unwrap())
+            .map(|r| (r[1].parse().unwrap(), r[2].parse().unwrap()))
+            .collect();
+        assert_eq!(got, want, "{cfg}");
+    }
+    // Errors name the flag.
+    let det = dir.path().join("with_gap_closing.csv");
+    let (ok, _, err) = leukotrack(&[
+        "link",
+        det.to_str().unwrap(),
+        "-o",
+        dir.path().to_str().unwrap(),
+        "--frame-interval",
+        "0",
+    ]);
+    assert!(!ok && err.contains("frame-interval"), "{err}");
+}

@@ -17,7 +17,8 @@ fn calib(dt: f64) -> Calibration {
 
 /// Spots (`,id,frame,position_x,position_y`) as 2D detections, with their TrackMate ids.
 fn trackmate_spots(cfg: &str) -> (Detections, Vec<u64>) {
-    let path = common::shared_data().join(format!("faketracks/trackmate/trackmate_tracks_{cfg}_spots.csv"));
+    let path = common::shared_data()
+        .join(format!("faketracks/trackmate/trackmate_tracks_{cfg}_spots.csv"));
     let mut rdr = csv::Reader::from_path(path).unwrap();
     let mut d = Detections::new(false);
     let mut ids = Vec::new();
@@ -30,9 +31,13 @@ fn trackmate_spots(cfg: &str) -> (Detections, Vec<u64>) {
 }
 
 fn trackmate_edges(cfg: &str) -> BTreeSet<(u64, u64)> {
-    let path = common::shared_data().join(format!("faketracks/trackmate/trackmate_tracks_{cfg}_edges.csv"));
+    let path = common::shared_data()
+        .join(format!("faketracks/trackmate/trackmate_tracks_{cfg}_edges.csv"));
     let mut rdr = csv::Reader::from_path(path).unwrap();
-    rdr.records().map(|r| r.unwrap()).map(|r| (r[1].parse().unwrap(), r[2].parse().unwrap())).collect()
+    rdr.records()
+        .map(|r| r.unwrap())
+        .map(|r| (r[1].parse().unwrap(), r[2].parse().unwrap()))
+        .collect()
 }
 
 fn edges_of(t: &Tracks, ids: &[u64]) -> BTreeSet<(u64, u64)> {
@@ -136,10 +141,14 @@ fn hard_scene_prediction_beats_greedy() {
     let d = detections_from(&truth, |_| true);
     let ev = EvalConfig::default();
     let score = |c: LinkConfig| score_tracks(&truth, &link(&d, &cal, &c).unwrap(), &ev).unwrap();
-    let greedy = score(LinkConfig { method: LinkMethod::Greedy, predict: false, ..Default::default() });
+    let greedy =
+        score(LinkConfig { method: LinkMethod::Greedy, predict: false, ..Default::default() });
     let lap = score(LinkConfig { predict: false, ..Default::default() });
     let lap_pred = score(LinkConfig::default());
-    eprintln!("hard scene link F1: greedy {:.4}, LAP {:.4}, LAP+prediction {:.4}", greedy.link_f1, lap.link_f1, lap_pred.link_f1);
+    eprintln!(
+        "hard scene link F1: greedy {:.4}, LAP {:.4}, LAP+prediction {:.4}",
+        greedy.link_f1, lap.link_f1, lap_pred.link_f1
+    );
     assert!(lap.link_f1 >= greedy.link_f1, "{lap:?} vs {greedy:?}");
     assert!(lap_pred.link_f1 > greedy.link_f1 + 0.02, "{lap_pred:?} vs {greedy:?}");
 }
@@ -147,7 +156,13 @@ fn hard_scene_prediction_beats_greedy() {
 #[test]
 fn drift_correction_links_corrected_positions_and_keeps_raw() {
     use leukotrack::track::drift::{estimate_from_tracks, DriftMethod};
-    let cfg = SynthConfig { frames: 20, size: [256, 256, 24], seed: 14, drift_um_per_min: 6.0, ..Default::default() };
+    let cfg = SynthConfig {
+        frames: 20,
+        size: [256, 256, 24],
+        seed: 14,
+        drift_um_per_min: 6.0,
+        ..Default::default()
+    };
     let sim = Simulation::new(&cfg).unwrap();
     let truth = sim.truth().clone();
     let d = detections_from(&truth, |_| true);
@@ -158,19 +173,27 @@ fn drift_correction_links_corrected_positions_and_keeps_raw() {
         let true_drift = sim.drift();
         let last = cfg.frames - 1;
         let est = drift.shift(last as u32);
-        let err = ((est[0] - true_drift[last][0]).powi(2) + (est[1] - true_drift[last][1]).powi(2)).sqrt();
-        eprintln!("{method:?}: drift error after {last} frames {err:.2} µm (true {:?})", true_drift[last]);
+        let err = ((est[0] - true_drift[last][0]).powi(2) + (est[1] - true_drift[last][1]).powi(2))
+            .sqrt();
+        eprintln!(
+            "{method:?}: drift error after {last} frames {err:.2} µm (true {:?})",
+            true_drift[last]
+        );
         // Objects (arrested cells) recover the drift; the median of all cells is only roughly right.
         if matches!(method, DriftMethod::Objects { .. }) {
             assert!(err < 1.5, "{err}");
         }
-        let corrected = leukotrack::track::link_with_drift(&d, &cal, &LinkConfig::default(), Some(&drift)).unwrap();
+        let corrected =
+            leukotrack::track::link_with_drift(&d, &cal, &LinkConfig::default(), Some(&drift))
+                .unwrap();
         assert_eq!(corrected.x_um.len(), d.len());
         let xc = corrected.column("x_um_corrected").unwrap().as_f64().unwrap();
         let det = corrected.detection.as_ref().unwrap();
         for i in 0..corrected.len() {
             assert_eq!(corrected.x_um[i], d.x_um[det[i] as usize]);
-            assert!((xc[i] - (corrected.x_um[i] - drift.shift(corrected.frame[i])[0])).abs() < 1e-9);
+            assert!(
+                (xc[i] - (corrected.x_um[i] - drift.shift(corrected.frame[i])[0])).abs() < 1e-9
+            );
         }
     }
 }
@@ -202,14 +225,23 @@ fn edge_cases() {
     d.push(0, f64::NAN, 1.0, None);
     assert!(link(&d, &cal, &cfg).is_err());
     // No frame interval: a clear error naming the parameter.
-    let e = link(&Detections { ..detections_from(&Tracks::default(), |_| true) }, &Calibration::default(), &cfg);
+    let e = link(
+        &Detections { ..detections_from(&Tracks::default(), |_| true) },
+        &Calibration::default(),
+        &cfg,
+    );
     assert!(e.is_ok(), "empty input needs no calibration");
     let mut d = Detections::new(false);
     d.push(0, 1.0, 1.0, None);
     let e = link(&d, &Calibration::default(), &cfg).unwrap_err();
     assert!(e.to_string().contains("frame-interval"), "{e}");
     // Bad config.
-    let e = link(&d, &cal, &LinkConfig { gate: Gate::MaxSpeed { um_per_min: -1.0 }, ..Default::default() }).unwrap_err();
+    let e = link(
+        &d,
+        &cal,
+        &LinkConfig { gate: Gate::MaxSpeed { um_per_min: -1.0 }, ..Default::default() },
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("max-speed"), "{e}");
 }
 
@@ -218,14 +250,15 @@ mod props {
     use proptest::prelude::*;
 
     fn dets() -> impl Strategy<Value = Detections> {
-        proptest::collection::vec((0u32..6, 0.0f64..40.0, 0.0f64..40.0, 0.0f64..10.0), 0..60).prop_map(|pts| {
-            let mut d = Detections::new(true);
-            for (f, x, y, z) in pts {
-                // Coarse grid: many identical coordinates.
-                d.push(f, (x / 4.0).round() * 4.0, (y / 4.0).round() * 4.0, Some(z.round()));
-            }
-            d
-        })
+        proptest::collection::vec((0u32..6, 0.0f64..40.0, 0.0f64..40.0, 0.0f64..10.0), 0..60)
+            .prop_map(|pts| {
+                let mut d = Detections::new(true);
+                for (f, x, y, z) in pts {
+                    // Coarse grid: many identical coordinates.
+                    d.push(f, (x / 4.0).round() * 4.0, (y / 4.0).round() * 4.0, Some(z.round()));
+                }
+                d
+            })
     }
 
     proptest! {

@@ -11,6 +11,8 @@ use serde_json::json;
 use leukotrack::calib::{Source, VoxelSize};
 use leukotrack::eval::{self, EvalConfig};
 use leukotrack::synth::{Simulation, SynthConfig};
+use leukotrack::track::drift::{self, Drift, DriftMethod};
+use leukotrack::track::{Gate, LinkConfig, LinkMethod};
 use leukotrack::{Detections, Error, PageOrder, ReadOptions, Recording, Result, Tracks};
 
 /// Tracking of immune cells in two-photon intravital microscopy.
@@ -41,6 +43,75 @@ enum Command {
     Synth(SynthArgs),
     /// Score detections or tracks against ground truth (one-to-one matching per frame).
     Eval(EvalArgs),
+    /// Link detections into tracks (k-d tree candidates, global assignment, gap closing,
+    /// motion prediction); writes OUTDIR/tracks.csv.
+    Link(LinkArgs),
+}
+
+/// Flags of the linker, shared by `link` and (later) `track`.
+#[derive(Args, Clone)]
+struct LinkFlags {
+    /// Gate: the largest speed a cell may have between two frames, µm/min (default 30,
+    /// about the fastest leukocytes).
+    #[arg(long, value_name = "UM_PER_MIN", conflicts_with = "max_distance")]
+    max_speed: Option<f64>,
+    /// Gate: the largest distance between two frames, µm (instead of --max-speed).
+    #[arg(long, value_name = "UM")]
+    max_distance: Option<f64>,
+    /// Largest frame difference a gap-closing link spans (2 = one missing frame; 0 = no gap
+    /// closing).
+    #[arg(long, default_value_t = 3)]
+    gap_frames: u32,
+    /// Fixed gap-closing gate, µm (default: the frame-to-frame gate scaled by the time gap).
+    #[arg(long, value_name = "UM")]
+    gap_max_distance: Option<f64>,
+    /// Measure costs from the observed positions, not from a constant-velocity prediction.
+    #[arg(long)]
+    no_prediction: bool,
+    /// lap (global assignment, default) or greedy (nearest first, for comparison).
+    #[arg(long, default_value = "lap", value_parser = ["lap", "greedy"])]
+    method: String,
+}
+
+impl LinkFlags {
+    fn config(&self) -> LinkConfig {
+        let gate = match (self.max_distance, self.max_speed) {
+            (Some(um), _) => Gate::MaxDistance { um },
+            (None, Some(v)) => Gate::MaxSpeed { um_per_min: v },
+            (None, None) => Gate::MaxSpeed { um_per_min: 30.0 },
+        };
+        LinkConfig {
+            gate,
+            gap_frames: self.gap_frames,
+            gap_max_distance_um: self.gap_max_distance,
+            predict: !self.no_prediction,
+            method: if self.method == "greedy" { LinkMethod::Greedy } else { LinkMethod::Lap },
+            ..LinkConfig::default()
+        }
+    }
+}
+
+#[derive(Args)]
+struct LinkArgs {
+    /// Detections CSV with at least frame,x_um,y_um (and z_um for 3D); other columns are
+    /// carried into tracks.csv.
+    detections: PathBuf,
+    /// Output folder (created).
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Time between frames, s.
+    #[arg(long, value_name = "S")]
+    frame_interval: f64,
+    #[command(flatten)]
+    link: LinkFlags,
+    /// A drift table (frame,dx_um,dy_um[,dz_um]) to link drift-corrected positions; tracks.csv
+    /// keeps the raw positions and adds x_um_corrected, y_um_corrected[, z_um_corrected].
+    #[arg(long, value_name = "CSV", conflicts_with = "drift")]
+    drift_table: Option<PathBuf>,
+    /// Estimate the drift from the detections: none (default), objects (arrested cells or
+    /// static debris) or median (all cells; unsafe for directed migration). Writes drift.csv.
+    #[arg(long, default_value = "none", value_parser = ["none", "objects", "median"])]
+    drift: String,
 }
 
 /// Flags accepted by every command that reads a recording.
@@ -148,6 +219,7 @@ fn main() -> ExitCode {
         Command::Info { path, json, read } => info(&path, json, &read),
         Command::Synth(a) => synth(a),
         Command::Eval(a) => run_eval(a),
+        Command::Link(a) => run_link(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -306,6 +378,9 @@ fn run_eval(a: EvalArgs) -> Result<()> {
             println!("link recall       {:.4}", s.link_recall);
             println!("link precision    {:.4}", s.link_precision);
             println!("link F1           {:.4}", s.link_f1);
+            println!("CTC DET           {:.4}", s.ctc.det);
+            println!("CTC TRA           {:.4}", s.ctc.tra);
+            println!("CTC LNK           {:.4}", s.ctc.lnk);
         }
         serde_json::to_value(&s)
     }
@@ -329,4 +404,46 @@ fn print_detection_score(s: &eval::DetectionScore) {
     if let Some(z) = s.rmse_z_um {
         println!("RMSE z            {z:.3} µm");
     }
+}
+
+fn run_link(a: LinkArgs) -> Result<()> {
+    if !(a.frame_interval.is_finite() && a.frame_interval > 0.0) {
+        return Err(Error::param(
+            "frame-interval",
+            format!("must be > 0 s, got {}", a.frame_interval),
+        ));
+    }
+    let cfg = a.link.config();
+    cfg.validate()?;
+    let det = Detections::read_csv(&a.detections)?;
+    let cal = leukotrack::Calibration {
+        frame_interval_s: Some(leukotrack::calib::Value::user(a.frame_interval)),
+        ..Default::default()
+    };
+    let drift: Option<Drift> = match (&a.drift_table, a.drift.as_str()) {
+        (Some(p), _) => Some(Drift::read_csv(p)?),
+        (None, "objects") => Some(drift::estimate(
+            &det,
+            &cal,
+            &cfg,
+            DriftMethod::Objects { arrest_speed_um_per_min: 2.0 },
+        )?),
+        (None, "median") => Some(drift::estimate(&det, &cal, &cfg, DriftMethod::Median)?),
+        _ => None,
+    };
+    let tracks = leukotrack::track::link_with_drift(&det, &cal, &cfg, drift.as_ref())?;
+    std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;
+    if a.drift_table.is_none() {
+        if let Some(d) = &drift {
+            d.write_csv(a.out.join("drift.csv"))?;
+        }
+    }
+    tracks.write_csv(a.out.join("tracks.csv"))?;
+    let n_tracks = tracks.rows_by_track().len();
+    eprintln!(
+        "{} detections linked into {n_tracks} tracks: {}",
+        det.len(),
+        a.out.join("tracks.csv").display()
+    );
+    Ok(())
 }

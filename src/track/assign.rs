@@ -760,33 +760,44 @@ mod alternative_tests {
         use proptest::prelude::*;
         let mut runner = proptest::test_runner::TestRunner::deterministic();
         runner
-            .run(&(1usize..5, 1usize..5, proptest::collection::vec(0.0f64..10.0, 16), 0.0f64..12.0), |(nr, nc, w, alt)| {
-                let edges: Vec<(usize, usize, f64)> = (0..nr)
-                    .flat_map(|r| (0..nc).map(move |c| (r, c)))
-                    .filter(|(r, c)| (r * 7 + c * 3) % 4 != 0)
-                    .map(|(r, c)| (r, c, w[r * 4 + c]))
-                    .collect();
-                let got = link_with_alternatives(nr, nc, &edges, alt);
-                let score = |links: &[(usize, usize)]| -> f64 {
-                    links.iter().map(|&(r, c)| edges.iter().find(|e| e.0 == r && e.1 == c).unwrap().2 - alt).sum()
-                };
-                // Brute force over subsets of edges forming a matching.
-                let mut best = 0.0f64;
-                for mask in 0u32..(1 << edges.len()) {
-                    let pick: Vec<(usize, usize)> = (0..edges.len()).filter(|k| mask >> k & 1 == 1).map(|k| (edges[k].0, edges[k].1)).collect();
-                    let mut rs: Vec<usize> = pick.iter().map(|p| p.0).collect();
-                    let mut cs: Vec<usize> = pick.iter().map(|p| p.1).collect();
-                    rs.sort();
-                    rs.dedup();
-                    cs.sort();
-                    cs.dedup();
-                    if rs.len() == pick.len() && cs.len() == pick.len() {
-                        best = best.min(score(&pick));
+            .run(
+                &(1usize..5, 1usize..5, proptest::collection::vec(0.0f64..10.0, 16), 0.0f64..12.0),
+                |(nr, nc, w, alt)| {
+                    let edges: Vec<(usize, usize, f64)> = (0..nr)
+                        .flat_map(|r| (0..nc).map(move |c| (r, c)))
+                        .filter(|(r, c)| (r * 7 + c * 3) % 4 != 0)
+                        .map(|(r, c)| (r, c, w[r * 4 + c]))
+                        .collect();
+                    let got = link_with_alternatives(nr, nc, &edges, alt);
+                    let score = |links: &[(usize, usize)]| -> f64 {
+                        links
+                            .iter()
+                            .map(|&(r, c)| {
+                                edges.iter().find(|e| e.0 == r && e.1 == c).unwrap().2 - alt
+                            })
+                            .sum()
+                    };
+                    // Brute force over subsets of edges forming a matching.
+                    let mut best = 0.0f64;
+                    for mask in 0u32..(1 << edges.len()) {
+                        let pick: Vec<(usize, usize)> = (0..edges.len())
+                            .filter(|k| mask >> k & 1 == 1)
+                            .map(|k| (edges[k].0, edges[k].1))
+                            .collect();
+                        let mut rs: Vec<usize> = pick.iter().map(|p| p.0).collect();
+                        let mut cs: Vec<usize> = pick.iter().map(|p| p.1).collect();
+                        rs.sort();
+                        rs.dedup();
+                        cs.sort();
+                        cs.dedup();
+                        if rs.len() == pick.len() && cs.len() == pick.len() {
+                            best = best.min(score(&pick));
+                        }
                     }
-                }
-                prop_assert!((score(&got) - best).abs() < 1e-9, "{} vs {}", score(&got), best);
-                Ok(())
-            })
+                    prop_assert!((score(&got) - best).abs() < 1e-9, "{} vs {}", score(&got), best);
+                    Ok(())
+                },
+            )
             .unwrap();
     }
 }

@@ -22,7 +22,13 @@ impl FrameIndex {
 
     /// Calls `visit(k, squared distance)` for every point `k` with squared distance < `r2`
     /// (strict, as TrackMate's frame-to-frame gate) or ≤ `r2` when `inclusive`.
-    pub fn within(&self, p: &[f64; 3], r2: f64, inclusive: bool, mut visit: impl FnMut(usize, f64)) {
+    pub fn within(
+        &self,
+        p: &[f64; 3],
+        r2: f64,
+        inclusive: bool,
+        mut visit: impl FnMut(usize, f64),
+    ) {
         if self.rows.is_empty() || !(r2 > 0.0) {
             return;
         }

@@ -67,7 +67,11 @@ impl Drift {
         let mut out = Drift::default();
         for i in rows {
             if out.frame.last() == Some(&d.frame[i]) {
-                return Err(Error::table(path, None, format!("frame {} appears twice", d.frame[i])));
+                return Err(Error::table(
+                    path,
+                    None,
+                    format!("frame {} appears twice", d.frame[i]),
+                ));
             }
             out.frame.push(d.frame[i]);
             out.dx_um.push(d.x_um[i]);
@@ -82,7 +86,14 @@ impl Drift {
         write_atomic(path.as_ref(), |w: &mut dyn Write| {
             writeln!(w, "frame,dx_um,dy_um,dz_um")?;
             for i in 0..self.frame.len() {
-                writeln!(w, "{},{},{},{}", self.frame[i], fmt_f64(self.dx_um[i]), fmt_f64(self.dy_um[i]), fmt_f64(self.dz_um[i]))?;
+                writeln!(
+                    w,
+                    "{},{},{},{}",
+                    self.frame[i],
+                    fmt_f64(self.dx_um[i]),
+                    fmt_f64(self.dy_um[i]),
+                    fmt_f64(self.dz_um[i])
+                )?;
             }
             Ok(())
         })
@@ -133,7 +144,9 @@ pub fn estimate_from_tracks(tracks: &Tracks, method: DriftMethod) -> Result<Drif
                 e.0 += (s.d[0].powi(2) + s.d[1].powi(2) + s.d[2].powi(2)).sqrt();
                 e.1 += s.dt_s / 60.0;
             }
-            let reference = |t: u32| dist.get(&t).is_some_and(|(d, m)| *m > 0.0 && d / m < arrest_speed_um_per_min);
+            let reference = |t: u32| {
+                dist.get(&t).is_some_and(|(d, m)| *m > 0.0 && d / m < arrest_speed_um_per_min)
+            };
             if !steps.iter().any(|s| reference(s.track)) {
                 return Err(Error::data(format!(
                     "no reference objects: no track is slower than {arrest_speed_um_per_min} µm/min"
@@ -167,7 +180,13 @@ fn steps(t: &Tracks, drift: Option<&Drift>) -> Vec<Step> {
                     d[k] -= sb[k] - sa[k];
                 }
             }
-            out.push(Step { track: codes[a], from_frame: t.frame[a], to_frame: t.frame[b], d, dt_s: t.t_s[b] - t.t_s[a] });
+            out.push(Step {
+                track: codes[a],
+                from_frame: t.frame[a],
+                to_frame: t.frame[b],
+                d,
+                dt_s: t.t_s[b] - t.t_s[a],
+            });
         }
     }
     out

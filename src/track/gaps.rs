@@ -48,7 +48,9 @@ pub(crate) fn close_gaps(
     }
     let ends: Vec<(u32, usize)> = frames
         .iter()
-        .flat_map(|(f, rows)| rows.iter().filter(|&&r| next[r] == NONE && keep(r)).map(move |&r| (*f, r)))
+        .flat_map(|(f, rows)| {
+            rows.iter().filter(|&&r| next[r] == NONE && keep(r)).map(move |&r| (*f, r))
+        })
         .collect();
     let mut edges: Vec<(usize, usize, f64)> = Vec::new();
     for (e, &(fe, row)) in ends.iter().enumerate() {
@@ -82,7 +84,8 @@ pub(crate) fn close_gaps(
         return Ok(());
     }
     let mut costs: Vec<f64> = edges.iter().map(|e| e.2).collect();
-    let alt = trackmate_percentile(&mut costs, config.gap_cutoff_percentile).map(|c| c * config.alternative_cost_factor);
+    let alt = trackmate_percentile(&mut costs, config.gap_cutoff_percentile)
+        .map(|c| c * config.alternative_cost_factor);
     for (e, s) in choose(config, ends.len(), starts.len(), &mut edges, alt) {
         let (a, b) = (ends[e].1, starts[s]);
         next[a] = b;

@@ -130,7 +130,10 @@ impl LinkConfig {
     pub fn validate(&self) -> Result<()> {
         match self.gate {
             Gate::MaxSpeed { um_per_min } if !(um_per_min.is_finite() && um_per_min > 0.0) => {
-                return Err(Error::param("max-speed", format!("must be > 0 µm/min, got {um_per_min}")))
+                return Err(Error::param(
+                    "max-speed",
+                    format!("must be > 0 µm/min, got {um_per_min}"),
+                ))
             }
             Gate::MaxDistance { um } if !(um.is_finite() && um > 0.0) => {
                 return Err(Error::param("max-distance", format!("must be > 0 µm, got {um}")))
@@ -160,7 +163,10 @@ impl LinkConfig {
         }
         for (col, w) in &self.feature_penalties {
             if !(w.is_finite() && *w >= 0.0) {
-                return Err(Error::param("feature-penalties", format!("weight of `{col}` must be ≥ 0")));
+                return Err(Error::param(
+                    "feature-penalties",
+                    format!("weight of `{col}` must be ≥ 0"),
+                ));
             }
         }
         Ok(())
@@ -168,7 +174,11 @@ impl LinkConfig {
 }
 
 /// Links detections into tracks (no drift correction). See the module docs.
-pub fn link(detections: &Detections, calibration: &Calibration, config: &LinkConfig) -> Result<Tracks> {
+pub fn link(
+    detections: &Detections,
+    calibration: &Calibration,
+    config: &LinkConfig,
+) -> Result<Tracks> {
     link_with_drift(detections, calibration, config, None)
 }
 
@@ -207,11 +217,12 @@ pub fn link_with_drift(
         .iter()
         .filter(|(_, w)| **w > 0.0)
         .map(|(name, w)| {
-            detections
-                .column(name)
-                .and_then(|c| c.as_f64())
-                .map(|c| (c, *w))
-                .ok_or_else(|| Error::param("feature-penalties", format!("no numeric column `{name}` in the detections")))
+            detections.column(name).and_then(|c| c.as_f64()).map(|c| (c, *w)).ok_or_else(|| {
+                Error::param(
+                    "feature-penalties",
+                    format!("no numeric column `{name}` in the detections"),
+                )
+            })
         })
         .collect::<Result<_>>()?;
     let penalty = |a: usize, b: usize| -> f64 {
@@ -227,8 +238,10 @@ pub fn link_with_drift(
     };
 
     let frames = detections.rows_by_frame();
-    let index: Vec<FrameIndex> =
-        frames.par_iter().map(|(_, rows)| FrameIndex::new(rows.clone(), &pos)).collect::<Result<_>>()?;
+    let index: Vec<FrameIndex> = frames
+        .par_iter()
+        .map(|(_, rows)| FrameIndex::new(rows.clone(), &pos))
+        .collect::<Result<_>>()?;
 
     let mut next = vec![NONE; n];
     let mut prev = vec![NONE; n];
@@ -269,7 +282,9 @@ pub fn link_with_drift(
                     tree.within(&p, r2, false, |t, d2| {
                         let q = pos[tree.rows[t]];
                         let mut cost = if config.predict {
-                            (q[0] - pred[0]).powi(2) + (q[1] - pred[1]).powi(2) + (q[2] - pred[2]).powi(2)
+                            (q[0] - pred[0]).powi(2)
+                                + (q[1] - pred[1]).powi(2)
+                                + (q[2] - pred[2]).powi(2)
                         } else {
                             d2
                         };
@@ -300,11 +315,24 @@ pub fn link_with_drift(
                 end_velocity[row] = states[s].velocity();
             }
         }
-        states = new_states.into_iter().enumerate().map(|(t, s)| s.unwrap_or_else(|| Kalman::new(pos[dst_rows[t]], pcfg))).collect();
+        states = new_states
+            .into_iter()
+            .enumerate()
+            .map(|(t, s)| s.unwrap_or_else(|| Kalman::new(pos[dst_rows[t]], pcfg)))
+            .collect();
     }
 
     if config.gap_frames > 0 {
-        gaps::close_gaps(&frames, &pos, &end_velocity, &time, config, &penalty, &mut next, &mut prev)?;
+        gaps::close_gaps(
+            &frames,
+            &pos,
+            &end_velocity,
+            &time,
+            config,
+            &penalty,
+            &mut next,
+            &mut prev,
+        )?;
     }
     Ok(build_tracks(detections, &pos, drift.is_some(), &frames, &next, &prev, &time))
 }
@@ -368,8 +396,11 @@ fn empty_like(c: &Column) -> Column {
 }
 
 fn add_corrected(t: &mut Tracks, pos: &[[f64; 3]], is_3d: bool) {
-    let axes: &[(&str, usize)] =
-        if is_3d { &[("x_um_corrected", 0), ("y_um_corrected", 1), ("z_um_corrected", 2)] } else { &[("x_um_corrected", 0), ("y_um_corrected", 1)] };
+    let axes: &[(&str, usize)] = if is_3d {
+        &[("x_um_corrected", 0), ("y_um_corrected", 1), ("z_um_corrected", 2)]
+    } else {
+        &[("x_um_corrected", 0), ("y_um_corrected", 1)]
+    };
     for &(name, a) in axes {
         t.extra.push((name.to_string(), Column::Float(pos.iter().map(|p| p[a]).collect())));
     }

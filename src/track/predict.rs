@@ -21,7 +21,11 @@ pub struct PredictConfig {
 
 impl Default for PredictConfig {
     fn default() -> Self {
-        PredictConfig { acceleration_noise: 20.0, measurement_noise_um2: 1.0, initial_speed_sd_um_per_min: 8.0 }
+        PredictConfig {
+            acceleration_noise: 20.0,
+            measurement_noise_um2: 1.0,
+            initial_speed_sd_um_per_min: 8.0,
+        }
     }
 }
 
