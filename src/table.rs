@@ -156,11 +156,16 @@ impl Detections {
 
     /// Rows of each frame: `(frame, row indices)` in increasing frame order.
     pub fn rows_by_frame(&self) -> Vec<(u32, Vec<usize>)> {
-        let mut map: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
-        for (i, &f) in self.frame.iter().enumerate() {
-            map.entry(f).or_default().push(i);
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_by_key(|&i| self.frame[i]); // stable: rows stay in order within a frame
+        let mut out: Vec<(u32, Vec<usize>)> = Vec::new();
+        for i in order {
+            match out.last_mut() {
+                Some((f, rows)) if *f == self.frame[i] => rows.push(i),
+                _ => out.push((self.frame[i], vec![i])),
+            }
         }
-        map.into_iter().collect()
+        out
     }
 
     /// Reads a CSV with at least `frame,x_um,y_um` (and `z_um` for 3D); other columns are

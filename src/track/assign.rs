@@ -676,51 +676,58 @@ pub fn link_with_alternatives(
             uf.union(r, n_rows + c);
         }
     }
-    // Group edges by component root.
-    let mut comp_of: std::collections::HashMap<usize, Vec<usize>> = Default::default();
-    for (k, &(r, _, w)) in edges.iter().enumerate() {
-        if w.is_finite() {
-            comp_of.entry(uf.find(r)).or_default().push(k);
-        }
-    }
-    let mut roots: Vec<usize> = comp_of.keys().copied().collect();
-    roots.sort_unstable();
+    // Edges grouped by component (sorted by root, then input order).
+    let mut order: Vec<(usize, usize)> = edges
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.2.is_finite())
+        .map(|(k, e)| (uf.find(e.0), k))
+        .collect();
+    order.sort_unstable();
     let mut out = Vec::new();
-    let mut row_idx: std::collections::HashMap<usize, usize> = Default::default();
-    let mut col_idx: std::collections::HashMap<usize, usize> = Default::default();
-    for root in roots {
-        let ks = &comp_of[&root];
+    // Local indices of rows and columns within a component (usize::MAX = not yet seen).
+    let mut row_idx = vec![usize::MAX; n_rows];
+    let mut col_idx = vec![usize::MAX; n_cols];
+    let (mut rows, mut cols, mut m) = (Vec::new(), Vec::new(), Vec::new());
+    let mut start = 0;
+    while start < order.len() {
+        let root = order[start].0;
+        let mut end = start + 1;
+        while end < order.len() && order[end].0 == root {
+            end += 1;
+        }
+        let ks = &order[start..end];
+        start = end;
         if ks.len() == 1 {
-            let (r, c, w) = edges[ks[0]];
+            let (r, c, w) = edges[ks[0].1];
             if w - alt < 0.0 {
                 out.push((r, c));
             }
             continue;
         }
-        row_idx.clear();
-        col_idx.clear();
-        let mut rows = Vec::new();
-        let mut cols = Vec::new();
-        for &k in ks {
+        rows.clear();
+        cols.clear();
+        for &(_, k) in ks {
             let (r, c, _) = edges[k];
-            row_idx.entry(r).or_insert_with(|| {
+            if row_idx[r] == usize::MAX {
+                row_idx[r] = rows.len();
                 rows.push(r);
-                rows.len() - 1
-            });
-            col_idx.entry(c).or_insert_with(|| {
+            }
+            if col_idx[c] == usize::MAX {
+                col_idx[c] = cols.len();
                 cols.push(c);
-                cols.len() - 1
-            });
+            }
         }
         let (nr, nc) = (rows.len(), cols.len());
         let width = nc + nr;
-        let mut m = vec![f64::INFINITY; nr * width];
+        m.clear();
+        m.resize(nr * width, f64::INFINITY);
         for i in 0..nr {
             m[i * width + nc + i] = 0.0;
         }
-        for &k in ks {
+        for &(_, k) in ks {
             let (r, c, w) = edges[k];
-            let cell = &mut m[row_idx[&r] * width + col_idx[&c]];
+            let cell = &mut m[row_idx[r] * width + col_idx[c]];
             *cell = cell.min(w - alt);
         }
         for (i, a) in solve_dense(&m, nr, width).into_iter().enumerate() {
@@ -729,6 +736,12 @@ pub fn link_with_alternatives(
                     out.push((rows[i], cols[j]));
                 }
             }
+        }
+        for &r in &rows {
+            row_idx[r] = usize::MAX;
+        }
+        for &c in &cols {
+            col_idx[c] = usize::MAX;
         }
     }
     out.sort_unstable();

@@ -29,7 +29,7 @@ impl FrameIndex {
         inclusive: bool,
         mut visit: impl FnMut(usize, f64),
     ) {
-        if self.rows.is_empty() || !(r2 > 0.0) {
+        if self.rows.is_empty() || r2.is_nan() || r2 <= 0.0 {
             return;
         }
         self.tree.query(p).within::<SquaredEuclidean<f64>>(r2).unsorted().visit(|item| {

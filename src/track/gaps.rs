@@ -35,11 +35,11 @@ pub(crate) fn close_gaps(
     // Starts of each frame, indexed; ends in frame order.
     let mut start_index: HashMap<u32, FrameIndex> = HashMap::new();
     let mut starts: Vec<usize> = Vec::new();
-    let mut start_pos: HashMap<usize, usize> = HashMap::new();
+    let mut start_pos: Vec<usize> = vec![NONE; pos.len()];
     for (f, rows) in frames {
         let s: Vec<usize> = rows.iter().copied().filter(|&r| prev[r] == NONE && keep(r)).collect();
         for &r in &s {
-            start_pos.insert(r, starts.len());
+            start_pos[r] = starts.len();
             starts.push(r);
         }
         if !s.is_empty() {
@@ -76,7 +76,7 @@ pub(crate) fn close_gaps(
                     d2
                 };
                 cost *= penalty(row, srow);
-                edges.push((e, start_pos[&srow], cost.max(f64::MIN_POSITIVE)));
+                edges.push((e, start_pos[srow], cost.max(f64::MIN_POSITIVE)));
             });
         }
     }

@@ -334,7 +334,7 @@ pub fn link_with_drift(
             &mut prev,
         )?;
     }
-    Ok(build_tracks(detections, &pos, drift.is_some(), &frames, &next, &prev, &time))
+    Ok(build_tracks(detections, &pos, drift.is_some(), &frames, &prev, &time))
 }
 
 /// Chooses links among `edges` (source, target, cost) by the configured method; `alt` given
@@ -407,32 +407,33 @@ fn add_corrected(t: &mut Tracks, pos: &[[f64; 3]], is_3d: bool) {
 }
 
 /// Assembles the chains given by `next`/`prev` into a Tracks table: track ids 0, 1, … in
-/// order of each track's first frame (then row); rows grouped by track, frames increasing.
+/// order of each track's first frame (then row); rows in frame order (then detection row),
+/// as trackpy writes them — reading the detections sequentially, which is what keeps this
+/// fast for millions of rows.
 fn build_tracks(
     d: &Detections,
     pos: &[[f64; 3]],
     corrected: bool,
     frames: &[(u32, Vec<usize>)],
-    next: &[usize],
     prev: &[usize],
     time: &dyn Fn(u32) -> f64,
 ) -> Tracks {
     let n = d.len();
     let mut order = Vec::with_capacity(n);
     let mut ids = Vec::with_capacity(n);
-    let mut id = 0u64;
+    let mut id_of = vec![0u64; n];
+    let mut next_id = 0u64;
     for (_, rows) in frames {
         for &r in rows {
-            if prev[r] != NONE {
-                continue;
-            }
-            let mut cur = r;
-            while cur != NONE {
-                order.push(cur);
-                ids.push(id);
-                cur = next[cur];
-            }
-            id += 1;
+            let id = if prev[r] == NONE {
+                next_id += 1;
+                next_id - 1
+            } else {
+                id_of[prev[r]]
+            };
+            id_of[r] = id;
+            order.push(r);
+            ids.push(id);
         }
     }
     let mut t = Tracks {
