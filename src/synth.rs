@@ -722,6 +722,14 @@ impl Simulation {
             tick();
         }
         w.finish()?;
+        self.write_truth(dir)
+    }
+
+    /// Writes only the ground truth (`ground_truth.csv`, `drift.csv`, `debris.csv`,
+    /// `synth.json`) into `dir`, no images — for linking and metrics benchmarks.
+    pub fn write_truth(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let cfg = &self.config;
         self.truth.write_csv(dir.join("ground_truth.csv"))?;
         write_atomic(&dir.join("drift.csv"), |w| {
             writeln!(w, "frame,dx_um,dy_um,dz_um")?;

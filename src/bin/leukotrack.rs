@@ -186,6 +186,9 @@ struct SynthArgs {
     /// Deflate-compress the recording (lossless; smaller, slower to read).
     #[arg(long)]
     deflate: bool,
+    /// Write only the ground truth (no recording.tif): for linking and metrics benchmarks.
+    #[arg(long)]
+    truth_only: bool,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -322,9 +325,13 @@ fn synth(a: SynthArgs) -> Result<()> {
         cfg.touching_pairs = n;
     }
     let sim = Simulation::new(&cfg)?;
-    let bar = progress(!a.quiet, cfg.frames as u64, "rendering");
-    sim.write_with_progress(&a.out, a.deflate, &|| bar.inc(1))?;
-    bar.finish_and_clear();
+    if a.truth_only {
+        sim.write_truth(&a.out)?;
+    } else {
+        let bar = progress(!a.quiet, cfg.frames as u64, "rendering");
+        sim.write_with_progress(&a.out, a.deflate, &|| bar.inc(1))?;
+        bar.finish_and_clear();
+    }
     if !a.quiet {
         let n_tracks = sim.truth().rows_by_track().len();
         eprintln!(
