@@ -36,7 +36,10 @@ fn detections(frames: usize, cells: usize) -> (Detections, leukotrack::Calibrati
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("link");
     g.sample_size(10);
-    for frames in [10usize, 100, 1000] {
+    // `cargo test --benches` runs each bench once as a smoke test: keep that small.
+    let full = std::env::args().any(|a| a == "--bench");
+    let sizes: &[usize] = if full { &[10, 100, 1000] } else { &[10] };
+    for &frames in sizes {
         let (d, cal) = detections(frames, 1000);
         let cfg = LinkConfig::default();
         g.bench_with_input(BenchmarkId::new("detections", d.len()), &d, |b, d| {

@@ -15,6 +15,5 @@ echo "== cargo clippy"
 cargo clippy --all-targets -- -D warnings
 echo "== cargo build --no-default-features (pure library)"
 cargo build --no-default-features --lib
-echo "== cargo test"
-cargo test --all-targets
-cargo test --doc
+echo "== cargo test (unit, integration, CLI and doc tests; benches are built by clippy above)"
+cargo test
