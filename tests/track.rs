@@ -289,3 +289,34 @@ mod props {
         }
     }
 }
+
+#[test]
+fn drift_from_a_reference_channel_by_phase_correlation() {
+    use leukotrack::track::drift::estimate_from_channel;
+    // Tissue drifting at 4 µm/min; channel 1 shows the static debris (and some cells).
+    let cfg = SynthConfig {
+        frames: 6,
+        size: [128, 128, 16],
+        channels: 2,
+        seed: 21,
+        drift_um_per_min: 4.0,
+        debris_count: 40,
+        ..Default::default()
+    };
+    let sim = Simulation::new(&cfg).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    sim.write(dir.path()).unwrap();
+    let rec = leukotrack::Recording::open(dir.path().join("recording.tif")).unwrap();
+    let est = estimate_from_channel(&rec, 1, &|_| ()).unwrap();
+    let truth = sim.drift();
+    for f in 0..cfg.frames {
+        let e = est.shift(f as u32);
+        let t = truth[f];
+        let err_xy = ((e[0] - t[0]).powi(2) + (e[1] - t[1]).powi(2)).sqrt();
+        assert!(err_xy < 1.0, "frame {f}: estimated {e:?}, true {t:?}");
+        assert!((e[2] - t[2]).abs() < 2.0, "frame {f}: estimated {e:?}, true {t:?}");
+    }
+    // A channel that does not exist is named.
+    let e = estimate_from_channel(&rec, 2, &|_| ()).unwrap_err();
+    assert!(e.to_string().contains("channel 2"), "{e}");
+}

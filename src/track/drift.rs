@@ -239,3 +239,194 @@ fn median_drift(steps: &[Step], keep: Option<&dyn Fn(u32) -> bool>) -> Drift {
     }
     out
 }
+
+/// Estimates the drift by phase correlation of a reference channel's images (e.g. a
+/// structural or second-harmonic channel, or autofluorescence) between consecutive
+/// timepoints: xy from the maximum-intensity projections along z, z from the projections
+/// along y (z × x images). Images are high-pass filtered (a large box blur subtracted) and
+/// Hann-windowed first, so an uneven but static illumination does not pin the estimate at
+/// zero; the correlation peak is refined to sub-voxel precision by a parabola per axis.
+/// Reads one timepoint at a time.
+pub fn estimate_from_channel(
+    recording: &crate::io::Recording,
+    channel: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Drift> {
+    let s = recording.shape();
+    if channel >= s.c {
+        return Err(Error::param(
+            "drift",
+            format!("channel {channel} does not exist (the recording has {} channels)", s.c),
+        ));
+    }
+    let v = recording.calibration().voxel_size_um()?;
+    let mut out = Drift::default();
+    let mut prev: Option<(Vec<f32>, Vec<f32>)> = None;
+    let mut acc = [0.0f64; 3];
+    for t in 0..s.t {
+        let vol = recording.volume(t, channel)?.to_f32();
+        let (nz, ny, nx) = vol.dim();
+        let mut xy = vec![f32::MIN; ny * nx];
+        let mut xz = vec![f32::MIN; nz * nx];
+        for ((z, y, x), &val) in vol.indexed_iter() {
+            if !val.is_finite() {
+                return Err(Error::Frame {
+                    path: Some(recording.path().to_path_buf()),
+                    frame: t,
+                    reason: "NaN or infinite voxel".into(),
+                });
+            }
+            let a = &mut xy[y * nx + x];
+            *a = a.max(val);
+            let b = &mut xz[z * nx + x];
+            *b = b.max(val);
+        }
+        let cur = (prepare(&xy, ny, nx), prepare(&xz, nz, nx));
+        if let Some((pxy, pxz)) = &prev {
+            let (dy, dx) = phase_shift(pxy, &cur.0, ny, nx);
+            let (dz, _) = if nz > 1 { phase_shift(pxz, &cur.1, nz, nx) } else { (0.0, 0.0) };
+            acc[0] += dx * v.x;
+            acc[1] += dy * v.y;
+            acc[2] += dz * v.z;
+        }
+        out.frame.push(t as u32);
+        out.dx_um.push(acc[0]);
+        out.dy_um.push(acc[1]);
+        out.dz_um.push(acc[2]);
+        prev = Some(cur);
+        progress(t);
+    }
+    Ok(out)
+}
+
+/// High-pass (image minus a box blur of ~1/8 of its size) and a Hann window.
+fn prepare(img: &[f32], h: usize, w: usize) -> Vec<f32> {
+    let r = (h.max(w) / 16).max(1);
+    let blur = box_blur(img, h, w, r);
+    let hann = |i: usize, n: usize| {
+        if n < 2 {
+            1.0
+        } else {
+            0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / (n - 1) as f32).cos()
+        }
+    };
+    (0..h * w).map(|k| (img[k] - blur[k]) * hann(k / w, h) * hann(k % w, w)).collect()
+}
+
+fn box_blur(img: &[f32], h: usize, w: usize, r: usize) -> Vec<f32> {
+    let pass = |src: &[f32], n: usize, m: usize, stride_n: usize, stride_m: usize| -> Vec<f32> {
+        // Blur along the axis of length n (stride_n), for each of the m lines (stride_m).
+        let mut dst = vec![0.0f32; src.len()];
+        for j in 0..m {
+            let mut prefix = vec![0.0f64; n + 1];
+            for i in 0..n {
+                prefix[i + 1] = prefix[i] + src[j * stride_m + i * stride_n] as f64;
+            }
+            for i in 0..n {
+                let (a, b) = (i.saturating_sub(r), (i + r + 1).min(n));
+                dst[j * stride_m + i * stride_n] =
+                    ((prefix[b] - prefix[a]) / (b - a) as f64) as f32;
+            }
+        }
+        dst
+    };
+    let rows = pass(img, w, h, 1, w);
+    pass(&rows, h, w, w, 1)
+}
+
+/// The shift (rows, cols) that moves `a` onto `b`, by phase correlation, sub-pixel.
+fn phase_shift(a: &[f32], b: &[f32], h: usize, w: usize) -> (f64, f64) {
+    use rustfft::{num_complex::Complex, FftPlanner};
+    let mut planner = FftPlanner::<f64>::new();
+    let (fw, fh) = (planner.plan_fft_forward(w), planner.plan_fft_forward(h));
+    let (iw, ih) = (planner.plan_fft_inverse(w), planner.plan_fft_inverse(h));
+    let fft2 = |img: &mut Vec<Complex<f64>>,
+                rowf: &std::sync::Arc<dyn rustfft::Fft<f64>>,
+                colf: &std::sync::Arc<dyn rustfft::Fft<f64>>| {
+        for row in img.chunks_mut(w) {
+            rowf.process(row);
+        }
+        let mut col = vec![Complex::new(0.0, 0.0); h];
+        for x in 0..w {
+            for y in 0..h {
+                col[y] = img[y * w + x];
+            }
+            colf.process(&mut col);
+            for y in 0..h {
+                img[y * w + x] = col[y];
+            }
+        }
+    };
+    let mut fa: Vec<Complex<f64>> = a.iter().map(|&v| Complex::new(v as f64, 0.0)).collect();
+    let mut fb: Vec<Complex<f64>> = b.iter().map(|&v| Complex::new(v as f64, 0.0)).collect();
+    fft2(&mut fa, &fw, &fh);
+    fft2(&mut fb, &fw, &fh);
+    let mut r: Vec<Complex<f64>> = fa
+        .iter()
+        .zip(&fb)
+        .map(|(x, y)| {
+            let c = y * x.conj();
+            let n = c.norm();
+            if n > 1e-12 {
+                c / n
+            } else {
+                Complex::new(0.0, 0.0)
+            }
+        })
+        .collect();
+    fft2(&mut r, &iw, &ih);
+    let (mut best, mut bi) = (f64::MIN, 0);
+    for (k, c) in r.iter().enumerate() {
+        if c.re > best {
+            best = c.re;
+            bi = k;
+        }
+    }
+    let (py, px) = (bi / w, bi % w);
+    let at = |y: usize, x: usize| r[(y % h) * w + (x % w)].re;
+    let refine = |m: f64, p: f64, c: f64| {
+        let d = m - 2.0 * c + p;
+        if d.abs() > 1e-12 {
+            (0.5 * (m - p) / d).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        }
+    };
+    let sy = if h > 2 { refine(at(py + h - 1, px), at(py + 1, px), best) } else { 0.0 };
+    let sx = if w > 2 { refine(at(py, px + w - 1), at(py, px + 1), best) } else { 0.0 };
+    let wrap = |p: usize, n: usize, s: f64| {
+        let p = p as f64 + s;
+        if p > n as f64 / 2.0 {
+            p - n as f64
+        } else {
+            p
+        }
+    };
+    (wrap(py, h, sy), wrap(px, w, sx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phase_correlation_finds_a_known_shift() {
+        let (h, w) = (48, 64);
+        let blob = |y0: f64, x0: f64| -> Vec<f32> {
+            (0..h * w)
+                .map(|k| {
+                    let (y, x) = ((k / w) as f64, (k % w) as f64);
+                    let mut v = 0.0;
+                    for (cy, cx) in [(10.0, 12.0), (30.0, 40.0), (20.0, 25.0)] {
+                        v += (-((y - cy - y0).powi(2) + (x - cx - x0).powi(2)) / 4.0).exp();
+                    }
+                    v as f32
+                })
+                .collect()
+        };
+        let a = prepare(&blob(0.0, 0.0), h, w);
+        let b = prepare(&blob(3.4, -2.3), h, w);
+        let (dy, dx) = phase_shift(&a, &b, h, w);
+        assert!((dy - 3.4).abs() < 0.3 && (dx + 2.3).abs() < 0.3, "{dy} {dx}");
+    }
+}
