@@ -149,19 +149,20 @@ fn build(
         order = o;
     }
     let ome_type = px.attr("Type").or(px.attr("PixelType")).unwrap_or("");
-    let stored =
-        match ome_type.to_ascii_lowercase().as_str() {
-            "uint8" => Stored::U8,
-            "uint16" => Stored::U16,
-            "int16" => Stored::I16,
-            "float" | "float32" => Stored::F32,
-            other => return Err(Error::metadata(
+    let stored = match ome_type.to_ascii_lowercase().as_str() {
+        "uint8" => Stored::U8,
+        "uint16" => Stored::U16,
+        "int16" => Stored::I16,
+        "float" | "float32" => Stored::F32,
+        other => {
+            return Err(Error::metadata(
                 path,
                 format!(
                     "OME pixel Type `{other}` is not supported: uint8, uint16, int16 and float are"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     // Each plane needs its own page: the sizes are checked against the pages before the
     // plane table is allocated.
     let n = sz

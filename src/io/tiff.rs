@@ -533,6 +533,13 @@ fn page_info(p: &Parser, entries: &[Entry], page: usize) -> Result<PageInfo> {
             (rps as u64).min(height as u64 - i as u64 * rps as u64) * row_bytes
         };
         if compression == Compression::None {
+            if c < decoded && tiled {
+                return Err(perr(format!(
+                    "uncompressed tile {i} holds {c} bytes but a {}×{} tile needs {decoded}",
+                    tile_w(tile),
+                    tile_h(tile)
+                )));
+            }
             if c < decoded && !tiled && i + 1 < n_chunks as usize {
                 return Err(perr(format!(
                     "uncompressed strip {i} holds {c} bytes but its rows need {decoded}"
@@ -545,8 +552,22 @@ fn page_info(p: &Parser, entries: &[Entry], page: usize) -> Result<PageInfo> {
         }
         chunks.push((o, c));
     }
+    // The largest ratio each codec reaches (Deflate ~1032:1, LZW ~2730:1 with 12-bit codes,
+    // PackBits 64:1): a page declaring more pixels than its compressed bytes can hold is
+    // refused before anything is allocated.
+    let ratio = match compression {
+        Compression::None => 1,
+        Compression::Deflate => 1100,
+        Compression::Lzw => 2800,
+        Compression::PackBits => 65,
+    };
+    let total: u64 = chunks.iter().map(|c| c.1).sum();
+    if compression != Compression::None && plane_bytes > total.saturating_mul(ratio) {
+        return Err(perr(format!(
+            "declared image {width}×{height} ({plane_bytes} bytes) is far larger than its {total} compressed bytes can hold: corrupt"
+        )));
+    }
     if compression == Compression::None && !tiled {
-        let total: u64 = chunks.iter().map(|c| c.1).sum();
         if total < plane_bytes {
             return Err(perr(format!(
                 "uncompressed strips hold {total} bytes but a {width}×{height} {} image needs {plane_bytes}",
@@ -584,6 +605,13 @@ fn page_info(p: &Parser, entries: &[Entry], page: usize) -> Result<PageInfo> {
         contiguous,
         chunks,
     })
+}
+
+fn tile_w(t: Option<(u32, u32)>) -> u32 {
+    t.map_or(0, |t| t.0)
+}
+fn tile_h(t: Option<(u32, u32)>) -> u32 {
+    t.map_or(0, |t| t.1)
 }
 
 /// Refuses an offsets/byte-counts tag whose count is far from the chunks the image needs

@@ -127,9 +127,21 @@ enum Val {
 fn encode_sample(v: f64, s: Sample, be: bool, out: &mut Vec<u8>) {
     match s {
         Sample::U8 => out.push(v as u8),
-        Sample::U16 => out.extend_from_slice(&if be { (v as u16).to_be_bytes() } else { (v as u16).to_le_bytes() }),
-        Sample::I16 => out.extend_from_slice(&if be { (v as i16).to_be_bytes() } else { (v as i16).to_le_bytes() }),
-        Sample::F32 => out.extend_from_slice(&if be { (v as f32).to_be_bytes() } else { (v as f32).to_le_bytes() }),
+        Sample::U16 => out.extend_from_slice(&if be {
+            (v as u16).to_be_bytes()
+        } else {
+            (v as u16).to_le_bytes()
+        }),
+        Sample::I16 => out.extend_from_slice(&if be {
+            (v as i16).to_be_bytes()
+        } else {
+            (v as i16).to_le_bytes()
+        }),
+        Sample::F32 => out.extend_from_slice(&if be {
+            (v as f32).to_be_bytes()
+        } else {
+            (v as f32).to_le_bytes()
+        }),
     }
 }
 
