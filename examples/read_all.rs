@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use leukotrack::{ReadOptions, Recording};
+use leukotrack::{ReadOptions, Recording, Volume};
 
 fn main() -> leukotrack::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -24,7 +24,11 @@ fn main() -> leukotrack::Result<()> {
         for c in 0..s.c {
             let v = rec.volume(t, c)?;
             bytes += s.volume_len() * rec.dtype().bytes();
-            sum += v.to_f32().iter().map(|&x| x as f64).sum::<f64>();
+            sum += match &v {
+                Volume::U8(a) => a.iter().map(|&x| x as u64).sum::<u64>() as f64,
+                Volume::U16(a) => a.iter().map(|&x| x as u64).sum::<u64>() as f64,
+                Volume::F32(a) => a.iter().map(|&x| x as f64).sum::<f64>(),
+            };
         }
     }
     let secs = t0.elapsed().as_secs_f64();
