@@ -26,7 +26,12 @@ fn main() -> leukotrack::Result<()> {
             bytes += s.volume_len() * rec.dtype().bytes();
             sum += match &v {
                 Volume::U8(a) => a.iter().map(|&x| x as u64).sum::<u64>() as f64,
-                Volume::U16(a) => a.iter().map(|&x| x as u64).sum::<u64>() as f64,
+                Volume::U16(a) => {
+                    let v = a.as_slice().expect("standard layout");
+                    v.chunks(1 << 16)
+                        .map(|c| c.iter().map(|&x| x as u32).sum::<u32>() as u64)
+                        .sum::<u64>() as f64
+                }
                 Volume::F32(a) => a.iter().map(|&x| x as f64).sum::<f64>(),
             };
         }

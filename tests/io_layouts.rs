@@ -708,7 +708,7 @@ fn empty_and_mixed_folders_are_refused() {
 /// Appends the pages of classic little-endian TIFF `b` to `a` (IFDs and data re-based).
 fn concat_tiffs(a: &[u8], b: &[u8]) -> Vec<u8> {
     let mut out = a.to_vec();
-    while out.len() % 8 != 0 {
+    while !out.len().is_multiple_of(8) {
         out.push(0);
     }
     let base = out.len() as u32;
@@ -801,7 +801,11 @@ fn deflate_writer_round_trip_with_true_strip_counts() {
     let mut w = HyperstackWriter::create_deflate(&path, shape, SampleType::U16, &cal).unwrap();
     for t in 0..3 {
         let vols: Vec<Volume> = (0..2)
-            .map(|c| Volume::U16(ndarray::Array3::from_shape_fn((4, 6, 8), |(z, y, x)| formula(t, c, z, y, x) as u16)))
+            .map(|c| {
+                Volume::U16(ndarray::Array3::from_shape_fn((4, 6, 8), |(z, y, x)| {
+                    formula(t, c, z, y, x) as u16
+                }))
+            })
             .collect();
         w.write_timepoint(&vols).unwrap();
     }

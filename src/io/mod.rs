@@ -563,11 +563,51 @@ impl Recording {
         let s = self.shape;
         let plane = s.y * s.x;
         let mut data = vec![T::default(); s.z * plane];
-        let first = (t * s.c + c) * s.z;
-        data.par_chunks_mut(plane)
-            .enumerate()
-            .try_for_each(|(z, chunk)| self.read_plane(self.planes[first + z], chunk))?;
+        let refs = &self.planes[(t * s.c + c) * s.z..(t * s.c + c + 1) * s.z];
+        if let Some((slot, offset)) = self.contiguous_run(refs) {
+            // The whole stack lies uncompressed and in order in one file: one read.
+            let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut data);
+            let file = slot.handle.as_ref().expect("contiguous runs need an open file");
+            tiff::read_exact_at(file, bytes, offset).map_err(|e| Error::Page {
+                path: slot.path.clone(),
+                page: refs[0].page as usize,
+                reason: e.to_string(),
+            })?;
+            if slot.index.as_ref().is_some_and(|i| i.big_endian) != cfg!(target_endian = "big") {
+                T::swap_bytes(&mut data);
+            }
+        } else if self.reference.compression == tiff::Compression::None {
+            // Uncompressed planes are bound by memory bandwidth: read them in order.
+            for (r, chunk) in refs.iter().zip(data.chunks_mut(plane)) {
+                self.read_plane(*r, chunk)?;
+            }
+        } else {
+            // Decoding is CPU-bound: planes in parallel.
+            data.par_chunks_mut(plane)
+                .zip(refs.par_iter())
+                .try_for_each(|(chunk, r)| self.read_plane(*r, chunk))?;
+        }
         Array3::from_shape_vec((s.z, s.y, s.x), data).map_err(|e| Error::data(e.to_string()))
+    }
+
+    /// The file and offset of a stack whose planes lie uncompressed, in order and end to end
+    /// in one open file.
+    fn contiguous_run(&self, refs: &[PlaneRef]) -> Option<(&FileSlot, u64)> {
+        let slot = &self.files[refs[0].file as usize];
+        let index = slot.index.as_ref()?;
+        slot.handle.as_ref()?;
+        let pb = self.reference.plane_bytes();
+        let start = index.pages.get(refs[0].page as usize)?.contiguous?;
+        for (k, r) in refs.iter().enumerate() {
+            let p = index.pages.get(r.page as usize)?;
+            if r.file != refs[0].file
+                || p.contiguous != Some(start + k as u64 * pb)
+                || !p.same_kind(&self.reference)
+            {
+                return None;
+            }
+        }
+        Some((slot, start))
     }
 
     fn read_plane<T: PagePixel>(&self, r: PlaneRef, out: &mut [T]) -> Result<()> {

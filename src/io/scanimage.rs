@@ -193,7 +193,7 @@ pub(crate) fn open(
     let mut cal = Calibration::default();
     // Pixel size from the field of view's corners (µm) over the pixels per line/lines.
     let fov = meta.numbers("SI.hRoiManager.imagingFovUm");
-    if fov.len() >= 4 && fov.len() % 2 == 0 {
+    if fov.len() >= 4 && fov.len().is_multiple_of(2) {
         let xs: Vec<f64> = fov.iter().step_by(2).copied().collect();
         let ys: Vec<f64> = fov.iter().skip(1).step_by(2).copied().collect();
         let span = |v: &[f64]| {
@@ -216,7 +216,7 @@ pub(crate) fn open(
         // Volumes of `slices` planes (plus saved flyback frames, skipped).
         let with_fb = c * (slices + flyback);
         let stride = if flyback > 0
-            && total % with_fb == 0
+            && total.is_multiple_of(with_fb)
             && volumes.is_none_or(|v| (total / with_fb) as f64 == v)
         {
             with_fb

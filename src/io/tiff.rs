@@ -567,13 +567,11 @@ fn page_info(p: &Parser, entries: &[Entry], page: usize) -> Result<PageInfo> {
             "declared image {width}×{height} ({plane_bytes} bytes) is far larger than its {total} compressed bytes can hold: corrupt"
         )));
     }
-    if compression == Compression::None && !tiled {
-        if total < plane_bytes {
-            return Err(perr(format!(
-                "uncompressed strips hold {total} bytes but a {width}×{height} {} image needs {plane_bytes}",
-                stored.name()
-            )));
-        }
+    if compression == Compression::None && !tiled && total < plane_bytes {
+        return Err(perr(format!(
+            "uncompressed strips hold {total} bytes but a {width}×{height} {} image needs {plane_bytes}",
+            stored.name()
+        )));
     }
     // Uncompressed strips laid end to end: one read for the whole plane.
     let contiguous = if compression == Compression::None && !tiled {

@@ -111,7 +111,7 @@ impl Out {
         }
     }
     fn align(&mut self) {
-        while self.buf.len() % 8 != 0 {
+        while !self.buf.len().is_multiple_of(8) {
             self.buf.push(0);
         }
     }
