@@ -198,6 +198,26 @@ fn every_codec_byte_order_chunking_and_sample_type() {
 }
 
 #[test]
+fn stacks_lying_end_to_end_in_either_byte_order() {
+    // 8×6 uint16 planes are 96 bytes: the generator lays them end to end, so each stack is
+    // read with one positioned read (then byte-swapped for big-endian files).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("contiguous.tif");
+    for big_endian in [false, true] {
+        let spec = Spec { big_endian, ..Default::default() };
+        let pages: Vec<Vec<f64>> =
+            (0..2).flat_map(|t| (0..3).map(move |z| formula_plane(t, 0, z, 6, 8))).collect();
+        std::fs::write(&path, tiff_bytes(&spec, &pages)).unwrap();
+        let rec = Recording::open_with(
+            &path,
+            &ReadOptions { shape: Some((2, 1, 3)), ..Default::default() },
+        )
+        .unwrap();
+        check_voxels(&rec, formula);
+    }
+}
+
+#[test]
 fn files_from_the_tiff_crate_encoder() {
     use tiff::encoder::{colortype, Compression, TiffEncoder};
     let dir = tempfile::tempdir().unwrap();
@@ -332,6 +352,9 @@ fn ome_multi_file_dataset() {
         assert_eq!(rec.calibration().frame_interval_s.unwrap().value, 30.0);
         check_voxels(&rec, formula);
     }
+    // The folder holding the dataset is the dataset (not each file's copy of it).
+    let rec = Recording::open(dir.path()).unwrap();
+    assert_eq!((rec.format(), rec.shape().t, rec.files().count()), (Format::Ome, 3, 2));
     // The other file missing: a clear error naming it.
     let dir = tempfile::tempdir().unwrap();
     write_multifile(dir.path(), false);

@@ -161,6 +161,10 @@ pub(crate) fn open_glob(pattern: &Path, opts: &ReadOptions) -> Result<Layout> {
     open_files(pattern, files, opts)
 }
 
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
 /// Concatenates the timepoints of `files`, checking they share one shape.
 fn open_files(origin: &Path, files: Vec<PathBuf>, opts: &ReadOptions) -> Result<Layout> {
     let n = files.len();
@@ -181,8 +185,11 @@ fn open_files(origin: &Path, files: Vec<PathBuf>, opts: &ReadOptions) -> Result<
             l.files.iter_mut().for_each(|f| f.handle = None);
         }
         let Some(acc) = out.as_mut() else {
-            // A folder holding the parts of one ScanImage acquisition is that acquisition.
-            if l.format == Format::ScanImage && l.files.len() == n {
+            // A folder holding one multi-file dataset (ScanImage parts, a multi-file OME-TIFF)
+            // is that dataset, which its first file already spans.
+            if l.files.len() > 1
+                && files.iter().all(|f| l.files.iter().any(|s| same_file(&s.path, f)))
+            {
                 return Ok(l);
             }
             out = Some(l);

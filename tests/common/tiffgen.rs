@@ -241,9 +241,11 @@ pub fn tiff_bytes(spec: &Spec, pages: &[Vec<f64>]) -> Vec<u8> {
     }
     let (w, h) = (spec.width as usize, spec.height as usize);
     let planes = if spec.planar { spec.samples as usize } else { 1 };
-    for (k, page) in pages.iter().enumerate() {
+    // All pages' data first (so uncompressed planes of aligned sizes lie end to end, as in
+    // ImageJ's layout), then the IFDs.
+    let mut chunk_lists = Vec::new();
+    for page in pages {
         assert_eq!(page.len(), w * h * spec.samples as usize);
-        // Data chunks.
         let mut offsets = Vec::new();
         let mut counts = Vec::new();
         for plane in 0..planes {
@@ -282,6 +284,9 @@ pub fn tiff_bytes(spec: &Spec, pages: &[Vec<f64>]) -> Vec<u8> {
                 o.buf.extend_from_slice(&data);
             }
         }
+        chunk_lists.push((offsets, counts));
+    }
+    for (k, (offsets, counts)) in chunk_lists.into_iter().enumerate() {
         let bits = (spec.sample.bytes() * 8) as u16;
         let mut tags: Vec<(u16, Val)> = vec![
             (256, Val::Long(vec![spec.width as u64])),
