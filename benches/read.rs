@@ -112,16 +112,23 @@ fn raw_read_reused(path: &Path, buf: &mut [u8]) -> u64 {
 }
 
 fn bench(c: &mut Criterion) {
+    // `cargo test --all-targets` runs this once as a smoke test (no `--bench` argument):
+    // then small recordings keep the test suite fast.
+    let full = std::env::args().any(|a| a == "--bench");
+    let small = |s: Shape| Shape { t: 2, z: 3, y: 64, x: 128, ..s };
+    let (raw_shape, def_shape) = if full { (RAW, DEFLATE) } else { (small(RAW), small(DEFLATE)) };
     let keep = std::env::var_os("LEUKOTRACK_BENCH_DIR").map(PathBuf::from);
     let tmp = tempfile::tempdir().unwrap();
     let dir = keep.unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir).unwrap();
     let raw = dir.join("bench_u16_raw.tif");
     let def = dir.join("bench_u16_deflate.tif");
-    write(&raw, RAW, false);
-    write(&def, DEFLATE, true);
+    let (raw, def) =
+        if full { (raw, def) } else { (dir.join("smoke_raw.tif"), dir.join("smoke_deflate.tif")) };
+    write(&raw, raw_shape, false);
+    write(&def, def_shape, true);
     let raw_bytes = std::fs::metadata(&raw).unwrap().len();
-    let voxel_bytes = (RAW.planes() * RAW.y * RAW.x * 2) as u64;
+    let voxel_bytes = (raw_shape.planes() * raw_shape.y * raw_shape.x * 2) as u64;
     // Warm the cache and check both readers see the same voxels (the header is tiny
     // against the data, so the raw sum differs only by it).
     let (a, b) = (read_all(&raw), raw_read(&raw));
@@ -137,7 +144,7 @@ fn bench(c: &mut Criterion) {
     });
     g.throughput(Throughput::Bytes(raw_bytes));
     g.bench_function("std_fs_read", |bench| bench.iter(|| black_box(raw_read(&raw))));
-    let mut buf = vec![0u8; RAW.volume_len() * 2];
+    let mut buf = vec![0u8; raw_shape.volume_len() * 2];
     g.bench_function("read_into_reused_buffer", |bench| {
         bench.iter(|| black_box(raw_read_reused(&raw, &mut buf)))
     });
@@ -147,7 +154,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(10));
-    g.throughput(Throughput::Bytes((DEFLATE.planes() * DEFLATE.y * DEFLATE.x * 2) as u64));
+    g.throughput(Throughput::Bytes((def_shape.planes() * def_shape.y * def_shape.x * 2) as u64));
     g.bench_function("leukotrack_every_timepoint", |bench| {
         bench.iter(|| black_box(read_all(&def)))
     });
