@@ -46,8 +46,10 @@
 //!      --segment--> Detections --track--> Tracks --metrics--> per-track and population tables
 //! ```
 //!
-//! - [`io`]: [`Recording`] (ImageJ hyperstacks and plain multi-page TIFFs, with
-//!   [`Calibration`]), the ImageJ hyperstack and label-image writers.
+//! - [`io`]: [`Recording`] — ImageJ hyperstacks, OME-TIFF (multi-file too), ScanImage, Bruker
+//!   Prairie View, plain multi-page TIFFs with a given shape, and folders or globs of
+//!   per-timepoint files, with [`Calibration`] — and the ImageJ hyperstack and label-image
+//!   writers.
 //! - [`table`]: the columnar [`Detections`] and [`Tracks`] tables every stage passes on, with
 //!   CSV reading and writing.
 //! - [`synth`]: a simulator of two-photon recordings with ground truth.

@@ -30,7 +30,8 @@ struct Cli {
 enum Command {
     /// Shape, pixel type and calibration of a recording (and where each value came from).
     Info {
-        /// The recording (TIFF).
+        /// The recording: a TIFF file, a folder or glob of TIFFs (one or more timepoints per
+        /// file), a Prairie View folder or XML, or an OME `.companion.ome` file.
         path: PathBuf,
         /// Print one JSON object instead of text.
         #[arg(long)]
@@ -261,6 +262,9 @@ fn info(path: &Path, as_json: bool, read: &ReadFlags) -> Result<()> {
                 "frame_interval": src(cal.frame_interval_s),
             },
             "page_order": rec.page_order().to_string(),
+            "stored_dtype": rec.stored_dtype(),
+            "files": rec.files().count(),
+            "frame_times_s": cal.frame_times_s,
             "warnings": rec.warnings(),
         });
         println!("{obj}");
@@ -276,11 +280,15 @@ fn info(path: &Path, as_json: bool, read: &ReadFlags) -> Result<()> {
         "  shape           t={} c={} z={} y={} x={}  (axes t, c, z, y, x)",
         s.t, s.c, s.z, s.y, s.x
     );
-    println!("  pixel type      {}", rec.dtype());
+    println!("  pixel type      {} (stored {})", rec.dtype(), rec.stored_dtype());
+    println!("  files           {}", rec.files().count());
     println!("  voxel x         {}", show(cal.voxel_x_um, "µm"));
     println!("  voxel y         {}", show(cal.voxel_y_um, "µm"));
     println!("  voxel z         {}", show(cal.voxel_z_um, "µm"));
     println!("  frame interval  {}", show(cal.frame_interval_s, "s"));
+    if let Some(times) = &cal.frame_times_s {
+        println!("  frame times     {} per-timepoint times from the file", times.len());
+    }
     println!("  calibrated      {}", if cal.is_calibrated() { "yes" } else { "no" });
     for w in rec.warnings() {
         eprintln!("warning: {w}");

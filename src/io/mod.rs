@@ -1,22 +1,45 @@
 //! Reading and writing recordings.
 //!
-//! [`Recording::open`] indexes a TIFF's pages once and reads nothing else; [`Recording::volume`]
-//! then reads one (t, c) z-stack on demand, as the pixel type stored ([`Volume`]). Axis order of
-//! image arrays is (t, c, z, y, x); a volume is (z, y, x).
+//! [`Recording::open`] indexes the pages of one or several TIFF files once and reads no pixels;
+//! [`Recording::volume`] then reads one (t, c) z-stack on demand, as the pixel type stored
+//! ([`Volume`]). Axis order of image arrays is (t, c, z, y, x); a volume is (z, y, x).
+//!
+//! What can be opened ([`Format`]):
+//!
+//! - an ImageJ hyperstack, an OME-TIFF (one file, or a multi-file dataset through its
+//!   `UUID`/`FileName` references or a `.companion.ome` file), a ScanImage TIFF (and the
+//!   `_00001.tif`, `_00002.tif`, … parts of one acquisition), or a plain multi-page TIFF with a
+//!   shape from the caller ([`ReadOptions::shape`], [`ReadOptions::page_order`]);
+//! - a folder or a glob pattern (`stacks/t*.tif`) of TIFFs, one or more timepoints per file,
+//!   in natural order (`t2` before `t10`);
+//! - a Bruker Prairie View acquisition: its folder or its XML file.
+//!
+//! Pixels may be uint8, uint16, int16 (read losslessly as float32) or float32; uncompressed,
+//! LZW, Deflate or PackBits; classic TIFF or BigTIFF; stripped or tiled; either byte order.
+//! Anything else — colour or multi-sample pages, other compressions — is refused at open with
+//! an [`Error`] naming the file, the page and the reason.
 
 pub mod imagej;
+mod ome;
+mod prairie;
+mod scanimage;
+mod series;
 pub(crate) mod tiff;
 pub mod write;
+mod xml;
 
 use std::fmt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array3;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::calib::{parse_list, Calibration, Value, VoxelSize};
 use crate::error::{Error, Result};
 use imagej::ImageJMeta;
+use tiff::{PageInfo, PagePixel, TiffFile};
 
 /// The pixel type of a recording, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +194,18 @@ impl PageOrder {
         Ok(PageOrder([axes[0], axes[1], axes[2]]))
     }
 
+    /// The order of an OME `DimensionOrder` (`XYZCT` → `zct`).
+    pub fn from_ome(dimension_order: &str) -> Result<Self> {
+        let d = dimension_order.trim();
+        if d.len() != 5 || !d[..2].eq_ignore_ascii_case("xy") {
+            return Err(Error::param(
+                "DimensionOrder",
+                format!("`{d}` is not one of XYZCT, XYZTC, XYCZT, XYCTZ, XYTCZ, XYTZC"),
+            ));
+        }
+        Self::parse(&d[2..])
+    }
+
     /// The 0-based page index of plane (t, c, z) for the sizes in `shape`.
     pub fn page_index(&self, shape: &Shape, t: usize, c: usize, z: usize) -> usize {
         let (mut idx, mut stride) = (0, 1);
@@ -224,14 +259,143 @@ impl ReadOptions {
     }
 }
 
-/// The kind of file a recording was read from.
+/// The kind of file (or files) a recording was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Format {
     /// An ImageJ hyperstack (description starting `ImageJ=`).
     ImageJ,
     /// A TIFF without metadata the reader understands (shape from the caller).
     Plain,
+    /// An OME-TIFF (OME-XML in the description), one file or a multi-file dataset.
+    Ome,
+    /// A folder or glob of TIFFs, one or more timepoints per file, in natural order.
+    Series,
+    /// A ScanImage (Vidrio) TIFF, possibly in several `_NNNNN.tif` parts.
+    ScanImage,
+    /// A Bruker Prairie View acquisition (folder of single-plane TIFFs and its XML).
+    #[serde(rename = "prairieview")]
+    PrairieView,
+}
+
+/// Most files kept open at once by one recording; larger series open files per read.
+const MAX_OPEN_FILES: usize = 64;
+
+/// One file of a recording: its page index (built at open, or on each read for recordings of
+/// very many single-plane files) and, for recordings of few files, an open handle.
+#[derive(Debug)]
+pub(crate) struct FileSlot {
+    pub path: PathBuf,
+    pub index: Option<TiffFile>,
+    pub handle: Option<File>,
+}
+
+impl FileSlot {
+    /// A file indexed at open, keeping `handle`.
+    pub fn indexed(index: TiffFile, handle: File) -> Self {
+        FileSlot { path: index.path.clone(), index: Some(index), handle: Some(handle) }
+    }
+    /// A file indexed when read (existence checked by the caller).
+    pub fn lazy(path: PathBuf) -> Self {
+        FileSlot { path, index: None, handle: None }
+    }
+}
+
+/// Where plane (t, c, z) lives: a page of one of the recording's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PlaneRef {
+    pub file: u32,
+    pub page: u32,
+}
+
+/// Everything a format reader finds at open: shape, calibration and the plane table.
+pub(crate) struct Layout {
+    pub shape: Shape,
+    /// A page of the recording (size and sample type all planes must share).
+    pub page: PageInfo,
+    pub calibration: Calibration,
+    pub format: Format,
+    pub order: PageOrder,
+    pub files: Vec<FileSlot>,
+    /// Plane of (t, c, z) at index (t·C + c)·Z + z.
+    pub planes: Vec<PlaneRef>,
+    pub warnings: Vec<String>,
+}
+
+impl Layout {
+    /// Checks that every plane refers to an existing page of the same size and type as
+    /// `self.page`, naming the first file and page that differ.
+    pub fn check_pages(&self) -> Result<()> {
+        debug_assert_eq!(self.planes.len(), self.shape.planes());
+        for r in &self.planes {
+            let slot = &self.files[r.file as usize];
+            if let Some(ix) = &slot.index {
+                let p = ix.pages.get(r.page as usize).ok_or_else(|| {
+                    Error::metadata(
+                        &slot.path,
+                        format!(
+                            "page {} is referenced but the file has {} pages",
+                            r.page,
+                            ix.pages.len()
+                        ),
+                    )
+                })?;
+                if !p.same_kind(&self.page) {
+                    return Err(Error::Page {
+                        path: slot.path.clone(),
+                        page: r.page as usize,
+                        reason: format!(
+                            "{} differs from the recording's first plane ({}): all planes must have one size and type",
+                            p.describe(),
+                            self.page.describe()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Planes of one file whose pages follow `order` for the sizes (t, c, z), from page `first`.
+pub(crate) fn sequential_planes(
+    t: usize,
+    c: usize,
+    z: usize,
+    order: PageOrder,
+    file: u32,
+    first: usize,
+) -> Vec<PlaneRef> {
+    let shape = Shape { t, c, z, y: 1, x: 1 };
+    let mut planes = Vec::with_capacity(t * c * z);
+    for ti in 0..t {
+        for ci in 0..c {
+            for zi in 0..z {
+                let page = (first + order.page_index(&shape, ti, ci, zi)) as u32;
+                planes.push(PlaneRef { file, page });
+            }
+        }
+    }
+    planes
+}
+
+/// Checks a (t, c, z) shape override against `n` pages, naming the parameter.
+pub(crate) fn check_shape_override(
+    (t, c, z): (usize, usize, usize),
+    n: usize,
+    what: &str,
+) -> Result<()> {
+    if t.checked_mul(c).and_then(|x| x.checked_mul(z)) != Some(n) {
+        return Err(Error::param(
+            "shape",
+            format!(
+                "{t},{c},{z} (T,C,Z) needs {} pages but {what} has {n}",
+                t.saturating_mul(c).saturating_mul(z),
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A recording opened lazily: the page index and metadata, no pixels.
@@ -239,11 +403,13 @@ pub struct Recording {
     path: PathBuf,
     shape: Shape,
     dtype: PixelType,
+    stored: tiff::Stored,
     calibration: Calibration,
     format: Format,
     order: PageOrder,
-    /// Page of plane k (k in page order) → index into `file.pages`.
-    file: tiff::TiffFile,
+    files: Vec<FileSlot>,
+    planes: Vec<PlaneRef>,
+    reference: PageInfo,
     warnings: Vec<String>,
 }
 
@@ -254,13 +420,23 @@ impl fmt::Debug for Recording {
             .field("shape", &self.shape)
             .field("dtype", &self.dtype)
             .field("format", &self.format)
+            .field("files", &self.files.len())
             .field("calibration", &self.calibration)
             .finish()
     }
 }
 
+/// True when `path` is a glob pattern (has `*`, `?` or `[`) rather than an existing path.
+fn is_glob(path: &Path) -> bool {
+    !path.exists() && path.to_string_lossy().contains(['*', '?', '['])
+}
+
 impl Recording {
     /// Opens a recording with the file's own metadata.
+    ///
+    /// `path` is a TIFF file, a folder (of TIFFs, one or more timepoints each, or a Prairie
+    /// View acquisition), a glob pattern such as `stacks/t*.tif`, a Prairie View XML file or an
+    /// OME `.companion.ome` file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_with(path, &ReadOptions::default())
     }
@@ -268,148 +444,60 @@ impl Recording {
     /// Opens a recording, applying the caller's overrides.
     pub fn open_with(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Self> {
         let path = path.as_ref();
-        if path.is_dir() {
-            return Err(Error::format(path, "is a folder, not a TIFF file"));
-        }
-        let mut file = tiff::TiffFile::open(path)?;
-        let first = file.pages[0].clone();
-        for (i, p) in file.pages.iter().enumerate() {
-            if (p.width, p.height, p.dtype) != (first.width, first.height, first.dtype) {
-                return Err(Error::Page {
-                    path: path.to_path_buf(),
-                    page: i,
-                    reason: format!(
-                        "{}×{} {} differs from page 0 ({}×{} {}): all pages must have one size and type",
-                        p.width, p.height, p.dtype, first.width, first.height, first.dtype
-                    ),
-                });
+        let mut layout = if is_glob(path) {
+            series::open_glob(path, opts)?
+        } else if path.is_dir() {
+            match prairie::find_xml(path)? {
+                Some(xml) => prairie::open(&xml, opts)?,
+                None => series::open_folder(path, opts)?,
             }
-        }
-        let ij = file.description.as_deref().and_then(ImageJMeta::parse);
-        let mut warnings = Vec::new();
-        let mut calibration = Calibration::default();
-        let format = if ij.is_some() { Format::ImageJ } else { Format::Plain };
-        let mut order = PageOrder::default();
-
-        // Number of planes and (t, c, z) from the metadata.
-        let (t, c, z) = if let Some(m) = &ij {
-            let (c, z, t) = m.czt();
-            let images = m.images().unwrap_or(file.pages.len() as u64);
-            let (t, c, z) = if c * z * t == images {
-                (t, c, z)
-            } else if m.entries.contains_key("channels")
-                || m.entries.contains_key("slices")
-                || m.entries.contains_key("frames")
-            {
-                return Err(Error::metadata(
-                    path,
-                    format!("ImageJ metadata say images={images} but channels×slices×frames = {c}×{z}×{t} = {}", c * z * t),
-                ));
-            } else {
-                (1, 1, images)
-            };
-            if let Some(o) = m.order() {
-                order = PageOrder::parse(o)
-                    .map_err(|e| Error::metadata(path, format!("ImageJ `order`: {e}")))?;
-            }
-            let n = file.pages.len() as u64;
-            if n != images {
-                // ImageJ writes only the first IFD of files over 4 GiB: the planes follow
-                // contiguously from the first page's data.
-                let contiguous = n == 1 && first.strips.is_some();
-                if !contiguous {
-                    return Err(Error::metadata(
-                        path,
-                        format!("ImageJ metadata say the file holds {images} images but it has {n} pages"),
-                    ));
-                }
-                let start = first.strips.as_ref().map(|s| s[0].0).unwrap_or(0);
-                let pb = first.plane_bytes();
-                let end = images.checked_mul(pb).and_then(|b| b.checked_add(start));
-                if end.is_none_or(|end| end > file.file_len) {
-                    return Err(Error::metadata(
-                        path,
-                        format!(
-                            "ImageJ metadata say {images} contiguous images of {pb} bytes from offset {start}, past the end of the file ({} bytes): truncated?",
-                            file.file_len
-                        ),
-                    ));
-                }
-                file.pages = (0..images)
-                    .map(|k| tiff::PageInfo {
-                        strips: Some(vec![(start + k * pb, pb)]),
-                        ..first.clone()
-                    })
-                    .collect();
-            }
-            // Calibration: XResolution is pixels per `unit`; `spacing` is the z step.
-            let unit = m.unit_um();
-            if let (Some((px, py, _)), Some(u)) = (file.resolution, unit) {
-                calibration.voxel_x_um = Some(Value::file(px * u));
-                calibration.voxel_y_um = Some(Value::file(py * u));
-            }
-            if let (Some(s), Some(u)) = (m.float("spacing"), m.zunit_um()) {
-                calibration.voxel_z_um = Some(Value::file(s.abs() * u));
-            }
-            calibration.frame_interval_s = m.frame_interval_s().map(Value::file);
-            (t as usize, c as usize, z as usize)
+        } else if prairie::is_prairie_xml(path) {
+            prairie::open(path, opts)?
+        } else if ome::is_companion(path) {
+            ome::open_companion(path, opts)?
         } else {
-            if let Some((px, py, unit)) = file.resolution {
-                let scale = match unit {
-                    3 => Some(1e4),
-                    2 if (1.0 / px - 72.0).abs() > 1e-6 => Some(25_400.0),
-                    _ => None,
-                };
-                if let Some(s) = scale {
-                    calibration.voxel_x_um = Some(Value::file(px * s));
-                    calibration.voxel_y_um = Some(Value::file(py * s));
-                }
-            }
-            if opts.shape.is_none() && file.pages.len() > 1 {
-                warnings.push(format!(
-                    "no metadata giving the axes: reading {} pages as one z-stack; give --shape T,C,Z",
-                    file.pages.len()
-                ));
-            }
-            (1, 1, file.pages.len())
+            open_tiff(path, opts)?
         };
-
-        let (t, c, z) = match opts.shape {
-            Some((t, c, z)) => {
-                let n = file.pages.len();
-                if t.checked_mul(c).and_then(|x| x.checked_mul(z)) != Some(n) {
-                    return Err(Error::param(
-                        "shape",
-                        format!(
-                            "{t},{c},{z} (T,C,Z) needs {} pages but {} has {n}",
-                            t.saturating_mul(c).saturating_mul(z),
-                            path.display()
-                        ),
-                    ));
-                }
-                (t, c, z)
-            }
-            None => (t, c, z),
-        };
-        if let Some(o) = opts.page_order {
-            order = o;
+        layout.check_pages()?;
+        if opts.shape.is_some() && matches!(layout.format, Format::PrairieView) {
+            return Err(Error::param(
+                "shape",
+                "a Prairie View acquisition gives its shape in its XML; --shape is not used",
+            ));
         }
-        let shape = Shape { t, c, z, y: first.height as usize, x: first.width as usize };
-        calibration = calibration.with_overrides(opts.voxel_size, opts.frame_interval_s);
-        warnings.extend(calibration.warnings());
+        layout.calibration =
+            layout.calibration.with_overrides(opts.voxel_size, opts.frame_interval_s);
+        if let Some(times) = &layout.calibration.frame_times_s {
+            if times.len() != layout.shape.t {
+                layout.calibration.frame_times_s = None;
+            }
+        }
+        layout.warnings.extend(layout.calibration.warnings());
+        if layout.page.stored == tiff::Stored::I16 {
+            layout.warnings.push("int16 pixels are read as float32 (losslessly)".into());
+        }
+        // Keep handles only for recordings of few files (file-descriptor limits).
+        if layout.files.len() > MAX_OPEN_FILES {
+            for f in &mut layout.files {
+                f.handle = None;
+            }
+        }
         Ok(Recording {
             path: path.to_path_buf(),
-            shape,
-            dtype: first.dtype,
-            calibration,
-            format,
-            order,
-            file,
-            warnings,
+            shape: layout.shape,
+            dtype: layout.page.dtype(),
+            stored: layout.page.stored,
+            calibration: layout.calibration,
+            format: layout.format,
+            order: layout.order,
+            files: layout.files,
+            planes: layout.planes,
+            reference: layout.page,
+            warnings: layout.warnings,
         })
     }
 
-    /// The file this recording was read from.
+    /// The path this recording was opened from (file, folder, glob or XML).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -417,11 +505,15 @@ impl Recording {
     pub fn shape(&self) -> Shape {
         self.shape
     }
-    /// The stored pixel type.
+    /// The pixel type volumes are read as (int16 files are read as float32).
     pub fn dtype(&self) -> PixelType {
         self.dtype
     }
-    /// Voxel size, frame interval and where each came from.
+    /// The sample type stored in the file: `uint8`, `uint16`, `int16` or `float32`.
+    pub fn stored_dtype(&self) -> &'static str {
+        self.stored.name()
+    }
+    /// Voxel size, frame interval, per-frame times and where each came from.
     pub fn calibration(&self) -> &Calibration {
         &self.calibration
     }
@@ -429,16 +521,23 @@ impl Recording {
     pub fn format(&self) -> Format {
         self.format
     }
-    /// The page order used to map pages to (t, c, z).
+    /// The page order used to map pages to (t, c, z) within a file.
     pub fn page_order(&self) -> PageOrder {
         self.order
+    }
+    /// The files holding the recording's planes, in order.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|f| f.path.as_path())
     }
     /// Warnings from opening (missing calibration, guessed axes).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
 
-    /// Reads the (z, y, x) stack of timepoint `t`, channel `c`, in the stored pixel type.
+    /// Reads the (z, y, x) stack of timepoint `t`, channel `c`, in [`Recording::dtype`].
+    ///
+    /// Planes are read in parallel (rayon); memory is the returned volume plus one compressed
+    /// strip or tile per thread.
     pub fn volume(&self, t: usize, c: usize) -> Result<Volume> {
         let s = self.shape;
         if t >= s.t || c >= s.c {
@@ -460,14 +559,252 @@ impl Recording {
         })
     }
 
-    fn read_stack<T: tiff::PagePixel>(&self, t: usize, c: usize) -> Result<Array3<T>> {
+    fn read_stack<T: PagePixel>(&self, t: usize, c: usize) -> Result<Array3<T>> {
         let s = self.shape;
         let plane = s.y * s.x;
         let mut data = vec![T::default(); s.z * plane];
-        for (z, chunk) in data.chunks_mut(plane).enumerate() {
-            let page = self.order.page_index(&s, t, c, z);
-            self.file.read_page(page, chunk)?;
+        let refs = &self.planes[(t * s.c + c) * s.z..(t * s.c + c + 1) * s.z];
+        if let Some((slot, offset)) = self.contiguous_run(refs) {
+            // The whole stack lies uncompressed and in order in one file: one read.
+            let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut data);
+            let file = slot.handle.as_ref().expect("contiguous runs need an open file");
+            tiff::read_exact_at(file, bytes, offset).map_err(|e| Error::Page {
+                path: slot.path.clone(),
+                page: refs[0].page as usize,
+                reason: e.to_string(),
+            })?;
+            if slot.index.as_ref().is_some_and(|i| i.big_endian) != cfg!(target_endian = "big") {
+                T::swap_bytes(&mut data);
+            }
+        } else if self.reference.compression == tiff::Compression::None {
+            // Uncompressed planes are bound by memory bandwidth: read them in order.
+            for (r, chunk) in refs.iter().zip(data.chunks_mut(plane)) {
+                self.read_plane(*r, chunk)?;
+            }
+        } else {
+            // Decoding is CPU-bound: planes in parallel.
+            data.par_chunks_mut(plane)
+                .zip(refs.par_iter())
+                .try_for_each(|(chunk, r)| self.read_plane(*r, chunk))?;
         }
         Array3::from_shape_vec((s.z, s.y, s.x), data).map_err(|e| Error::data(e.to_string()))
     }
+
+    /// The file and offset of a stack whose planes lie uncompressed, in order and end to end
+    /// in one open file.
+    fn contiguous_run(&self, refs: &[PlaneRef]) -> Option<(&FileSlot, u64)> {
+        let slot = &self.files[refs[0].file as usize];
+        let index = slot.index.as_ref()?;
+        slot.handle.as_ref()?;
+        let pb = self.reference.plane_bytes();
+        let start = index.pages.get(refs[0].page as usize)?.contiguous?;
+        for (k, r) in refs.iter().enumerate() {
+            let p = index.pages.get(r.page as usize)?;
+            if r.file != refs[0].file
+                || p.contiguous != Some(start + k as u64 * pb)
+                || !p.same_kind(&self.reference)
+            {
+                return None;
+            }
+        }
+        Some((slot, start))
+    }
+
+    fn read_plane<T: PagePixel>(&self, r: PlaneRef, out: &mut [T]) -> Result<()> {
+        let slot = &self.files[r.file as usize];
+        let opened;
+        let file = match &slot.handle {
+            Some(f) => f,
+            None => {
+                opened = File::open(&slot.path).map_err(|e| Error::io(&slot.path, e))?;
+                &opened
+            }
+        };
+        match &slot.index {
+            Some(ix) => ix.read_page(file, r.page as usize, out),
+            None => {
+                let ix = TiffFile::index(file, &slot.path)?;
+                let page = ix.pages.get(r.page as usize).ok_or_else(|| {
+                    Error::metadata(
+                        &slot.path,
+                        format!(
+                            "page {} is referenced but the file has {} pages",
+                            r.page,
+                            ix.pages.len()
+                        ),
+                    )
+                })?;
+                if !page.same_kind(&self.reference) {
+                    return Err(Error::Page {
+                        path: slot.path.clone(),
+                        page: r.page as usize,
+                        reason: format!(
+                            "{} differs from the recording's first plane ({})",
+                            page.describe(),
+                            self.reference.describe()
+                        ),
+                    });
+                }
+                ix.read_page(file, r.page as usize, out)
+            }
+        }
+    }
+}
+
+/// Calibration from the TIFF resolution tags alone (no ImageJ unit): cm and inch.
+fn tag_calibration(file: &TiffFile) -> Calibration {
+    let mut calibration = Calibration::default();
+    if let Some((px, py, unit)) = file.resolution {
+        let scale = match unit {
+            3 => Some(1e4),
+            2 if (1.0 / px - 72.0).abs() > 1e-6 => Some(25_400.0),
+            _ => None,
+        };
+        if let Some(s) = scale {
+            calibration.voxel_x_um = Some(Value::file(px * s));
+            calibration.voxel_y_um = Some(Value::file(py * s));
+        }
+    }
+    calibration
+}
+
+/// Opens one TIFF file: OME, ImageJ, ScanImage or plain.
+pub(crate) fn open_tiff(path: &Path, opts: &ReadOptions) -> Result<Layout> {
+    let handle = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = TiffFile::index(&handle, path)?;
+    if let Some(desc) = file.description.as_deref() {
+        if ome::is_ome(desc) {
+            return ome::open(path, file, handle, opts);
+        }
+    }
+    if let Some(ij) = file.description.as_deref().and_then(ImageJMeta::parse) {
+        return open_imagej(file, handle, ij, opts);
+    }
+    if let Some(meta) = scanimage::detect(&file, &handle) {
+        return scanimage::open(path, file, handle, meta, opts);
+    }
+    open_plain(file, handle, opts)
+}
+
+fn open_plain(file: TiffFile, handle: File, opts: &ReadOptions) -> Result<Layout> {
+    let n = file.pages.len();
+    let mut warnings = Vec::new();
+    let (t, c, z) = match opts.shape {
+        Some(s) => {
+            check_shape_override(s, n, &file.path.display().to_string())?;
+            s
+        }
+        None => {
+            if n > 1 {
+                warnings.push(format!(
+                    "no metadata giving the axes: reading {n} pages as one z-stack; give --shape T,C,Z"
+                ));
+            }
+            (1, 1, n)
+        }
+    };
+    let order = opts.page_order.unwrap_or_default();
+    Ok(Layout {
+        shape: Shape { t, c, z, y: file.pages[0].height as usize, x: file.pages[0].width as usize },
+        page: file.pages[0].clone(),
+        calibration: tag_calibration(&file),
+        format: Format::Plain,
+        order,
+        planes: sequential_planes(t, c, z, order, 0, 0),
+        files: vec![FileSlot::indexed(file, handle)],
+        warnings,
+    })
+}
+
+fn open_imagej(
+    mut file: TiffFile,
+    handle: File,
+    m: ImageJMeta,
+    opts: &ReadOptions,
+) -> Result<Layout> {
+    let path = file.path.clone();
+    let first = file.pages[0].clone();
+    let mut calibration = Calibration::default();
+    let mut order = PageOrder::default();
+    let (c, z, t) = m.czt();
+    let images = m.images().unwrap_or(file.pages.len() as u64);
+    let (t, c, z) = if c.checked_mul(z).and_then(|x| x.checked_mul(t)) == Some(images) {
+        (t, c, z)
+    } else if m.entries.contains_key("channels")
+        || m.entries.contains_key("slices")
+        || m.entries.contains_key("frames")
+    {
+        return Err(Error::metadata(
+            &path,
+            format!(
+                "ImageJ metadata say images={images} but channels×slices×frames = {c}×{z}×{t} = {}",
+                c.saturating_mul(z).saturating_mul(t)
+            ),
+        ));
+    } else {
+        (1, 1, images)
+    };
+    if let Some(o) = m.order() {
+        order = PageOrder::parse(o)
+            .map_err(|e| Error::metadata(&path, format!("ImageJ `order`: {e}")))?;
+    }
+    let n = file.pages.len() as u64;
+    if n != images {
+        // ImageJ writes only the first IFD of files over 4 GiB: the planes follow
+        // contiguously from the first page's data.
+        let start = match (n, first.contiguous) {
+            (1, Some(start)) => start,
+            _ => {
+                return Err(Error::metadata(
+                    &path,
+                    format!(
+                        "ImageJ metadata say the file holds {images} images but it has {n} pages"
+                    ),
+                ))
+            }
+        };
+        let pb = first.plane_bytes();
+        let end = images.checked_mul(pb).and_then(|b| b.checked_add(start));
+        if end.is_none_or(|end| end > file.file_len) {
+            return Err(Error::metadata(
+                &path,
+                format!(
+                    "ImageJ metadata say {images} contiguous images of {pb} bytes from offset {start}, past the end of the file ({} bytes): truncated?",
+                    file.file_len
+                ),
+            ));
+        }
+        file.pages = (0..images)
+            .map(|k| PageInfo { contiguous: Some(start + k * pb), ..first.clone() })
+            .collect();
+    }
+    // Calibration: XResolution is pixels per `unit`; `spacing` is the z step.
+    if let (Some((px, py, _)), Some(u)) = (file.resolution, m.unit_um()) {
+        calibration.voxel_x_um = Some(Value::file(px * u));
+        calibration.voxel_y_um = Some(Value::file(py * u));
+    }
+    if let (Some(s), Some(u)) = (m.float("spacing"), m.zunit_um()) {
+        calibration.voxel_z_um = Some(Value::file(s.abs() * u));
+    }
+    calibration.frame_interval_s = m.frame_interval_s().map(Value::file);
+    let (t, c, z) = match opts.shape {
+        Some(s) => {
+            check_shape_override(s, file.pages.len(), &path.display().to_string())?;
+            s
+        }
+        None => (t as usize, c as usize, z as usize),
+    };
+    if let Some(o) = opts.page_order {
+        order = o;
+    }
+    Ok(Layout {
+        shape: Shape { t, c, z, y: first.height as usize, x: first.width as usize },
+        page: first,
+        calibration,
+        format: Format::ImageJ,
+        order,
+        planes: sequential_planes(t, c, z, order, 0, 0),
+        files: vec![FileSlot::indexed(file, handle)],
+        warnings: Vec::new(),
+    })
 }

@@ -255,8 +255,15 @@ impl HyperstackWriter {
         entry(273, LONG, 1, strip.0 as u32); // StripOffsets
         entry(277, SHORT, 1, 1); // SamplesPerPixel
         entry(278, LONG, 1, s.y as u32); // RowsPerStrip
-        let strip_bytes =
-            if self.plane_bytes > u32::MAX as u64 { 0 } else { self.plane_bytes as u32 };
+                                         // The stored bytes of this plane: its compressed size, or the plane's size (0 for a
+                                         // plane over 4 GiB, as ImageJ writes it).
+        let strip_bytes = if self.compressed.is_some() {
+            strip.1 as u32
+        } else if self.plane_bytes > u32::MAX as u64 {
+            0
+        } else {
+            self.plane_bytes as u32
+        };
         entry(279, LONG, 1, strip_bytes); // StripByteCounts
         entry(282, 5, 1, rat_off as u32); // XResolution (RATIONAL)
         entry(283, 5, 1, rat_off as u32 + 8); // YResolution

@@ -12,3 +12,4 @@ pub fn shared_data() -> PathBuf {
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
+pub mod tiffgen;
