@@ -633,6 +633,9 @@ fn results_do_not_depend_on_the_thread_count() {
     assert_eq!(format!("{:?}", many.msd), format!("{:?}", single.msd));
     assert_eq!(format!("{:?}", many.autocorrelation), format!("{:?}", single.autocorrelation));
     assert_eq!(format!("{:?}", many.summary), format!("{:?}", single.summary));
+    // Per-track measures alone equal those computed together with the steps.
+    let alone = metrics::track_metrics(&t, &cfg).unwrap();
+    assert_eq!(format!("{alone:?}"), format!("{:?}", many.track_metrics));
 }
 
 // ---------------------------------------------------------------- celltrackR's own results

@@ -54,10 +54,12 @@
 //!   `autocorrelation.csv` and `metrics_summary.json`.
 //! - [`TrackSet`]: the validated, grouped tracks, prepared once and measured many ways.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -206,17 +208,21 @@ impl MetricsConfig {
 /// Validated tracks, grouped and sorted by frame, ready to be measured.
 ///
 /// Built once by [`TrackSet::new`] (which applies the config's filters and projection), then
-/// measured by its methods; the free functions of this module build one and call them.
+/// measured by its methods; the free functions of this module build one and call them. When
+/// the table's rows are already grouped by track and sorted by frame and every track is kept
+/// (the usual layout), the set borrows the table's columns instead of copying them.
 #[derive(Debug, Clone)]
-pub struct TrackSet {
+pub struct TrackSet<'a> {
     /// Id of each analysed track, in order of first appearance.
     ids: TrackIds,
     /// Points of track k are rows `offsets[k]..offsets[k + 1]`.
     offsets: Vec<usize>,
-    frame: Vec<u32>,
-    t_s: Vec<f64>,
-    /// Positions, µm; z = 0 for a 2D analysis.
-    pos: Vec<[f64; 3]>,
+    frame: Cow<'a, [u32]>,
+    t_s: Cow<'a, [f64]>,
+    /// Positions, µm; no z in a 2D analysis.
+    x: Cow<'a, [f64]>,
+    y: Cow<'a, [f64]>,
+    z: Option<Cow<'a, [f64]>>,
     /// Mean z of each track from the input (even in a 2D analysis), NaN without z.
     mean_z_um: Vec<f64>,
     dims: usize,
@@ -226,13 +232,13 @@ pub struct TrackSet {
     counts: TrackCounts,
 }
 
-impl TrackSet {
+impl<'a> TrackSet<'a> {
     /// Groups, sorts by frame and validates `tracks`, then keeps the tracks the config selects.
     ///
     /// Errors (naming the track): positions or times that are not finite, two points of a
     /// track in one frame, times that do not increase with the frame; a missing
     /// `touches_border` column when `exclude_border` is set; an invalid config.
-    pub fn new(tracks: &Tracks, config: &MetricsConfig) -> Result<Self> {
+    pub fn new(tracks: &'a Tracks, config: &MetricsConfig) -> Result<Self> {
         config.validate()?;
         let n = tracks.len();
         let len_ok = |name: &str, got: usize| {
@@ -250,65 +256,91 @@ impl TrackSet {
             len_ok("z_um", z.len())?;
         }
         let border = if config.exclude_border { Some(border_flags(tracks)?) } else { None };
-        let (order, bounds) = group_by_track(tracks);
+        let groups = group_by_track(tracks);
         let z_in = tracks.z_um.as_deref();
         let use_z = z_in.filter(|_| !config.two_d);
         let dims = if use_z.is_some() { 3 } else { 2 };
         let reference = config.reference.map(|r| project_reference(r, dims)).transpose()?;
 
+        // Validate and select each track (parallel); the first bad track in order is reported.
+        let verdicts: Vec<Result<Verdict>> = (0..groups.len())
+            .into_par_iter()
+            .map(|g| {
+                let rows = groups.rows(g);
+                check_track(tracks, rows.clone(), &groups)?;
+                Ok(if border.as_ref().is_some_and(|f| rows.clone().any(|j| f[groups.row(j)])) {
+                    Verdict::Border
+                } else if rows.len() < config.min_points {
+                    Verdict::Short
+                } else {
+                    Verdict::Keep
+                })
+            })
+            .collect();
+        let mut counts = TrackCounts { input: groups.len(), ..Default::default() };
+        let mut kept = Vec::with_capacity(groups.len());
+        for (g, v) in verdicts.into_iter().enumerate() {
+            match v? {
+                Verdict::Keep => kept.push(g),
+                Verdict::Short => counts.excluded_short += 1,
+                Verdict::Border => counts.excluded_border += 1,
+            }
+        }
+        counts.analysed = kept.len();
+
+        // Gather the kept tracks' rows, sorted by frame, into contiguous columns (parallel).
+        let mut offsets = Vec::with_capacity(kept.len() + 1);
+        offsets.push(0);
+        for &g in &kept {
+            offsets.push(offsets[offsets.len() - 1] + groups.rows(g).len());
+        }
+        let all = kept.len() == groups.len();
+        let rows: Option<Vec<usize>> = match (&groups.order, all) {
+            (None, true) => None, // every row, in input order
+            _ => Some(kept.iter().flat_map(|&g| groups.rows(g).map(|j| groups.row(j))).collect()),
+        };
+        let src = |i: usize| rows.as_ref().map_or(i, |r| r[i]);
+        let rows_ref = rows.as_deref();
+        let mean_z_um = (0..kept.len())
+            .into_par_iter()
+            .map(|k| match z_in {
+                Some(z) => {
+                    let sum: f64 = (offsets[k]..offsets[k + 1]).map(|i| z[src(i)]).sum();
+                    sum / (offsets[k + 1] - offsets[k]) as f64
+                }
+                None => f64::NAN,
+            })
+            .collect();
+        let first = |k: usize| src(offsets[k]);
+        let ids = match &tracks.track_id {
+            TrackIds::Int(v) => TrackIds::Int((0..kept.len()).map(|k| v[first(k)]).collect()),
+            TrackIds::Label(v) => {
+                TrackIds::Label((0..kept.len()).map(|k| v[first(k)].clone()).collect())
+            }
+        };
         let mut set = TrackSet {
-            ids: TrackIds::Int(Vec::new()),
-            offsets: vec![0],
-            frame: Vec::with_capacity(n),
-            t_s: Vec::with_capacity(n),
-            pos: Vec::with_capacity(n),
-            mean_z_um: Vec::new(),
+            ids,
+            offsets,
+            frame: gather(&tracks.frame, rows_ref),
+            t_s: gather(&tracks.t_s, rows_ref),
+            x: gather(&tracks.x_um, rows_ref),
+            y: gather(&tracks.y_um, rows_ref),
+            z: use_z.map(|z| gather(z, rows_ref)),
+            mean_z_um,
             dims,
             frame_interval_s: config.frame_interval_s,
             config: config.clone(),
             reference,
-            counts: TrackCounts { input: bounds.len().saturating_sub(1), ..Default::default() },
-        };
-        let mut first_rows = Vec::new();
-        for w in bounds.windows(2) {
-            let rows = &order[w[0]..w[1]];
-            check_track(tracks, rows)?;
-            if let Some(flags) = &border {
-                if rows.iter().any(|&r| flags[r]) {
-                    set.counts.excluded_border += 1;
-                    continue;
-                }
-            }
-            if rows.len() < config.min_points {
-                set.counts.excluded_short += 1;
-                continue;
-            }
-            first_rows.push(rows[0]);
-            for &r in rows {
-                set.frame.push(tracks.frame[r]);
-                set.t_s.push(tracks.t_s[r]);
-                let z = use_z.map_or(0.0, |z| z[r]);
-                set.pos.push([tracks.x_um[r], tracks.y_um[r], z]);
-            }
-            set.mean_z_um.push(match z_in {
-                Some(z) => rows.iter().map(|&r| z[r]).sum::<f64>() / rows.len() as f64,
-                None => f64::NAN,
-            });
-            set.offsets.push(set.frame.len());
-        }
-        set.counts.analysed = first_rows.len();
-        set.ids = match &tracks.track_id {
-            TrackIds::Int(v) => TrackIds::Int(first_rows.iter().map(|&r| v[r]).collect()),
-            TrackIds::Label(v) => {
-                TrackIds::Label(first_rows.iter().map(|&r| v[r].clone()).collect())
-            }
+            counts,
         };
         if set.frame_interval_s.is_none() {
             set.frame_interval_s = set.median_frame_interval();
         }
         Ok(set)
     }
+}
 
+impl TrackSet<'_> {
     /// Number of analysed tracks.
     pub fn n_tracks(&self) -> usize {
         self.offsets.len() - 1
@@ -346,6 +378,17 @@ impl TrackSet {
         self.offsets[k]..self.offsets[k + 1]
     }
 
+    /// Position of row `i`, µm (z = 0 in 2D).
+    #[inline]
+    fn p(&self, i: usize) -> [f64; 3] {
+        [self.x[i], self.y[i], self.z.as_ref().map_or(0.0, |z| z[i])]
+    }
+
+    /// Positions of the rows `r`.
+    fn points(&self, r: std::ops::Range<usize>) -> Points<'_> {
+        Points { x: &self.x[r.clone()], y: &self.y[r.clone()], z: self.z.as_ref().map(|z| &z[r]) }
+    }
+
     /// The config's reference in the dimensions of the analysis (z = 0 in 2D), a direction as
     /// a unit vector.
     pub(crate) fn reference(&self) -> Option<Reference> {
@@ -353,27 +396,27 @@ impl TrackSet {
     }
 
     fn median_frame_interval(&self) -> Option<f64> {
-        let mut ratios = Vec::with_capacity(self.n_steps());
-        for k in 0..self.n_tracks() {
+        // Time per frame of each step, (t_{i+1} − t_i) / (f_{i+1} − f_i).
+        let ratios = |k: usize| {
             let r = self.range(k);
-            for i in r.start..r.end.saturating_sub(1) {
-                let df = (self.frame[i + 1] - self.frame[i]) as f64;
-                ratios.push((self.t_s[i + 1] - self.t_s[i]) / df);
-            }
+            (r.start..r.end - 1).map(move |i| {
+                (self.t_s[i + 1] - self.t_s[i]) / (self.frame[i + 1] - self.frame[i]) as f64
+            })
+        };
+        let first = (0..self.n_tracks()).find_map(|k| ratios(k).next())?;
+        if (0..self.n_tracks()).into_par_iter().all(|k| ratios(k).all(|r| r == first)) {
+            return Some(first); // regular sampling: nothing to sort
         }
-        let first = *ratios.first()?;
-        if ratios.iter().all(|&r| r == first) {
-            return Some(first); // regular sampling: no sort needed
-        }
-        let mid = (ratios.len() - 1) / 2;
-        let (_, m, _) = ratios.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
+        let mut all: Vec<f64> =
+            (0..self.n_tracks()).into_par_iter().flat_map_iter(ratios).collect();
+        let mid = (all.len() - 1) / 2;
+        let (_, m, _) = all.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
         Some(*m)
     }
 
     /// Everything: per-track and per-step tables, MSD, autocorrelation and the summary.
     pub fn analyze(&self) -> Analysis {
-        let track_metrics = self.track_metrics();
-        let steps = self.steps();
+        let (track_metrics, steps) = self.track_and_step_metrics();
         let msd = self.msd();
         let autocorrelation = self.autocorrelation();
         let summary = self.summary(&track_metrics, &steps, &msd);
@@ -440,6 +483,35 @@ impl Analysis {
     }
 }
 
+/// Positions of a run of points as slices of the columns, µm; z is 0 in 2D.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Points<'p> {
+    x: &'p [f64],
+    y: &'p [f64],
+    z: Option<&'p [f64]>,
+}
+
+impl Points<'_> {
+    pub(crate) fn len(&self) -> usize {
+        self.x.len()
+    }
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> [f64; 3] {
+        [self.x[i], self.y[i], self.z.map_or(0.0, |z| z[i])]
+    }
+}
+
+/// `col` in the order `rows` (borrowed as is when `rows` is `None`), gathered in parallel.
+fn gather<'a, T: Copy + Send + Sync>(col: &'a [T], rows: Option<&[usize]>) -> Cow<'a, [T]>
+where
+    [T]: ToOwned<Owned = Vec<T>>,
+{
+    match rows {
+        None => Cow::Borrowed(col),
+        Some(r) => Cow::Owned(r.par_iter().map(|&i| col[i]).collect()),
+    }
+}
+
 /// `r` with z = 0 in 2D, a direction scaled to unit length (an error when it is zero).
 fn project_reference(r: Reference, dims: usize) -> Result<Reference> {
     let flat = |mut v: [f64; 3]| {
@@ -464,15 +536,42 @@ fn project_reference(r: Reference, dims: usize) -> Result<Reference> {
     })
 }
 
-/// Row order grouped by track (tracks in order of first appearance, rows sorted by frame)
-/// and the bounds of each track in it.
-fn group_by_track(tracks: &Tracks) -> (Vec<usize>, Vec<usize>) {
+/// What becomes of a track.
+enum Verdict {
+    Keep,
+    Short,
+    Border,
+}
+
+/// Rows grouped by track: tracks in order of first appearance, rows sorted by frame.
+struct Groups {
+    /// Row of each grouped position; `None` when it is the identity (each track's rows are
+    /// contiguous and sorted: the usual CSV layout).
+    order: Option<Vec<usize>>,
+    /// Track g holds grouped positions `bounds[g]..bounds[g + 1]`.
+    bounds: Vec<usize>,
+}
+
+impl Groups {
+    fn len(&self) -> usize {
+        self.bounds.len().saturating_sub(1)
+    }
+    fn rows(&self, g: usize) -> std::ops::Range<usize> {
+        self.bounds[g]..self.bounds[g + 1]
+    }
+    /// The input row at grouped position `j`.
+    fn row(&self, j: usize) -> usize {
+        self.order.as_ref().map_or(j, |o| o[j])
+    }
+}
+
+fn group_by_track(tracks: &Tracks) -> Groups {
     let n = tracks.len();
     let same = |a: usize, b: usize| match &tracks.track_id {
         TrackIds::Int(v) => v[a] == v[b],
         TrackIds::Label(v) => v[a] == v[b],
     };
-    // Fast path: each track's rows are contiguous (the usual CSV layout).
+    // Fast path: each track's rows are contiguous.
     let mut bounds = vec![0];
     for i in 1..n {
         if !same(i - 1, i) {
@@ -494,14 +593,15 @@ fn group_by_track(tracks: &Tracks) -> (Vec<usize>, Vec<usize>) {
         }
     };
     if contiguous {
+        let sorted = |w: &[usize]| (w[0] + 1..w[1]).all(|i| tracks.frame[i - 1] < tracks.frame[i]);
+        if bounds.windows(2).all(sorted) {
+            return Groups { order: None, bounds };
+        }
         let mut order: Vec<usize> = (0..n).collect();
         for w in bounds.windows(2) {
-            let rows = &mut order[w[0]..w[1]];
-            if !rows.windows(2).all(|p| tracks.frame[p[0]] < tracks.frame[p[1]]) {
-                rows.sort_by_key(|&r| tracks.frame[r]);
-            }
+            order[w[0]..w[1]].sort_by_key(|&r| tracks.frame[r]);
         }
-        return (order, bounds);
+        return Groups { order: Some(order), bounds };
     }
     let groups = tracks.rows_by_track();
     let mut bounds = Vec::with_capacity(groups.len() + 1);
@@ -511,14 +611,15 @@ fn group_by_track(tracks: &Tracks) -> (Vec<usize>, Vec<usize>) {
         order.extend(g);
         bounds.push(order.len());
     }
-    (order, bounds)
+    Groups { order: Some(order), bounds }
 }
 
-/// Checks one track's rows (sorted by frame): finite values, one point per frame, increasing
-/// times.
-fn check_track(tracks: &Tracks, rows: &[usize]) -> Result<()> {
-    let name = || tracks.track_id.label(rows[0]);
-    for &r in rows {
+/// Checks one track (grouped positions `rows`, sorted by frame): finite values, one point per
+/// frame, increasing times.
+fn check_track(tracks: &Tracks, rows: std::ops::Range<usize>, groups: &Groups) -> Result<()> {
+    let name = || tracks.track_id.label(groups.row(rows.start));
+    for j in rows.clone() {
+        let r = groups.row(j);
         let z = tracks.z_um.as_ref().map_or(0.0, |z| z[r]);
         if !(tracks.x_um[r].is_finite() && tracks.y_um[r].is_finite() && z.is_finite()) {
             return Err(Error::data(format!(
@@ -535,8 +636,8 @@ fn check_track(tracks: &Tracks, rows: &[usize]) -> Result<()> {
             )));
         }
     }
-    for w in rows.windows(2) {
-        let (a, b) = (w[0], w[1]);
+    for j in rows.start + 1..rows.end {
+        let (a, b) = (groups.row(j - 1), groups.row(j));
         if tracks.frame[a] == tracks.frame[b] {
             return Err(Error::data(format!(
                 "track {} has two points in frame {}",
@@ -651,7 +752,7 @@ mod tests {
         assert_eq!(set.frame, vec![0, 1, 2, 0, 1]);
         assert_eq!(set.ids, TrackIds::Int(vec![1, 2]));
         // Rows 2, 4, 0 of track 1 (frames 0, 1, 2) carry x = 2, 4, 0.
-        assert_eq!(set.pos.iter().map(|p| p[0]).collect::<Vec<_>>(), vec![2.0, 4.0, 0.0, 1.0, 3.0]);
+        assert_eq!(set.x.to_vec(), vec![2.0, 4.0, 0.0, 1.0, 3.0]);
         let contiguous = tracks(vec![5, 5, 5, 9, 9], vec![1, 0, 2, 0, 1]);
         let set = TrackSet::new(&contiguous, &MetricsConfig::default()).unwrap();
         assert_eq!(set.frame, vec![0, 1, 2, 0, 1]);

@@ -115,11 +115,14 @@ impl Acc {
         self.sum_sq += v * v;
         self.sum2 += v2;
     }
+    fn add_sums(&mut self, n: u64, sum: f64, sum_sq: f64, sum2: f64) {
+        self.n += n;
+        self.sum += sum;
+        self.sum_sq += sum_sq;
+        self.sum2 += sum2;
+    }
     fn merge(&mut self, o: &Acc) {
-        self.n += o.n;
-        self.sum += o.sum;
-        self.sum_sq += o.sum_sq;
-        self.sum2 += o.sum2;
+        self.add_sums(o.n, o.sum, o.sum_sq, o.sum2);
     }
     fn mean(&self) -> f64 {
         self.sum / self.n as f64
@@ -135,7 +138,7 @@ impl Acc {
     }
 }
 
-impl TrackSet {
+impl TrackSet<'_> {
     /// Accumulates `f(track, accumulators)` over all tracks, `lags` accumulators, in fixed
     /// chunks of tracks (parallel), then adds the chunks in order.
     fn accumulate(
@@ -184,16 +187,31 @@ impl TrackSet {
     pub fn msd(&self) -> Msd {
         let span = self.max_span();
         let max_lag = self.config.max_lag_frames.map_or(span, |m| m.min(span)) as usize;
-        let (frame, pos) = (&self.frame, &self.pos);
         let acc = self.accumulate(max_lag + 1, |k, acc, _| {
             let r = self.range(k);
-            for i in r.clone() {
-                for j in i + 1..r.end {
-                    let lag = (frame[j] - frame[i]) as usize;
+            let f = &self.frame[r.clone()];
+            let n = f.len();
+            if (f[n - 1] - f[0]) as usize == n - 1 {
+                // No missing frame: the lag is the row difference.
+                let (x, y) = (&self.x[r.clone()], &self.y[r.clone()]);
+                let z = self.z.as_ref().map(|z| &z[r]);
+                for (lag, a) in acc.iter_mut().enumerate().take(n).skip(1) {
+                    let (sum, sum_sq) = match z {
+                        Some(z) => lag_sums(lag, [x, y, z]),
+                        None => lag_sums(lag, [x, y]),
+                    };
+                    a.add_sums((n - lag) as u64, sum, sum_sq, 0.0);
+                }
+                return;
+            }
+            let p = self.points(r);
+            for i in 0..n {
+                for j in i + 1..n {
+                    let lag = (f[j] - f[i]) as usize;
                     if lag > max_lag {
                         break;
                     }
-                    let d = sub(pos[j], pos[i]);
+                    let d = sub(p.get(j), p.get(i));
                     acc[lag].add(dot(d, d), 0.0);
                 }
             }
@@ -220,7 +238,7 @@ impl TrackSet {
                 if self.frame[i + 1] - self.frame[i] != 1 {
                     continue;
                 }
-                let s = sub(self.pos[i + 1], self.pos[i]);
+                let s = sub(self.p(i + 1), self.p(i));
                 let len = dot(s, s).sqrt();
                 if len == 0.0 {
                     continue;
@@ -231,6 +249,21 @@ impl TrackSet {
                     unit: [s[0] / len, s[1] / len, s[2] / len],
                     velocity: [s[0] * per_min, s[1] * per_min, s[2] * per_min],
                 });
+            }
+            let m = steps.len();
+            if m > 0 && (steps[m - 1].frame - steps[0].frame) as usize == m - 1 {
+                // Consecutive steps: the lag is the index difference.
+                for (lag, a) in acc.iter_mut().enumerate().take(m) {
+                    let (mut sum, mut sum_sq, mut sum_dot) = (0.0, 0.0, 0.0);
+                    for (sa, sb) in steps.iter().zip(&steps[lag..]) {
+                        let c = dot(sa.unit, sb.unit);
+                        sum += c;
+                        sum_sq += c * c;
+                        sum_dot += dot(sa.velocity, sb.velocity);
+                    }
+                    a.add_sums((m - lag) as u64, sum, sum_sq, sum_dot);
+                }
+                return;
             }
             for (a, sa) in steps.iter().enumerate() {
                 for sb in &steps[a..] {
@@ -253,6 +286,42 @@ impl TrackSet {
         }
         out
     }
+}
+
+/// Σ v and Σ v² of the square displacements v = Σ_axes (c[i + lag] − c[i])² over i, for the
+/// coordinate columns `cols` of one track (four interleaved partial sums, so the loop runs in
+/// SIMD lanes; the order is fixed, so the result is deterministic).
+#[inline]
+fn lag_sums<const D: usize>(lag: usize, cols: [&[f64]; D]) -> (f64, f64) {
+    let m = cols[0].len() - lag;
+    let early = cols.map(|c| &c[..m]);
+    let late = cols.map(|c| &c[lag..lag + m]);
+    let (mut s, mut q) = ([0.0f64; 4], [0.0f64; 4]);
+    for j in 0..m / 4 {
+        let mut v = [0.0f64; 4];
+        for k in 0..D {
+            let (a, b) = (&early[k][4 * j..4 * j + 4], &late[k][4 * j..4 * j + 4]);
+            for l in 0..4 {
+                let d = b[l] - a[l];
+                v[l] += d * d;
+            }
+        }
+        for l in 0..4 {
+            s[l] += v[l];
+            q[l] += v[l] * v[l];
+        }
+    }
+    let (mut sum, mut sum_sq) = ((s[0] + s[1]) + (s[2] + s[3]), (q[0] + q[1]) + (q[2] + q[3]));
+    for i in m / 4 * 4..m {
+        let mut v = 0.0;
+        for k in 0..D {
+            let d = late[k][i] - early[k][i];
+            v += d * d;
+        }
+        sum += v;
+        sum_sq += v * v;
+    }
+    (sum, sum_sq)
 }
 
 /// A one-frame step for the autocorrelation.

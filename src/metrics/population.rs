@@ -311,7 +311,7 @@ impl Summary {
     }
 }
 
-impl TrackSet {
+impl TrackSet<'_> {
     /// The steps the tests use: every `test_step_spacing + 1`-th step of each track from its
     /// first, as displacement vectors.
     fn test_steps(&self) -> Vec<[f64; 3]> {
@@ -319,27 +319,35 @@ impl TrackSet {
         (0..self.n_tracks())
             .flat_map(|k| {
                 let r = self.range(k);
-                (r.start..r.end - 1).step_by(every).map(move |i| sub(self.pos[i + 1], self.pos[i]))
+                (r.start..r.end - 1).step_by(every).map(move |i| sub(self.p(i + 1), self.p(i)))
             })
             .collect()
     }
 
     /// Hotelling's T² test of the mean step (axes x, y unless `hotelling_all_axes`).
     pub fn hotelling_test(&self) -> HotellingTest {
+        self.hotelling_of(&self.test_steps())
+    }
+
+    fn hotelling_of(&self, steps: &[[f64; 3]]) -> HotellingTest {
         let p = if self.config.hotelling_all_axes { self.dims } else { 2 };
-        let steps = self.test_steps();
         let n = steps.len();
-        let mean: Vec<f64> =
-            (0..p).map(|a| steps.iter().map(|s| s[a]).sum::<f64>() / n as f64).collect();
-        let mut cov = DMatrix::<f64>::zeros(p, p);
-        for s in &steps {
+        let mut mean = [0.0; 3];
+        for s in steps {
+            for a in 0..3 {
+                mean[a] += s[a];
+            }
+        }
+        let mean: Vec<f64> = mean[..p].iter().map(|m| m / n as f64).collect();
+        let mut c = [[0.0; 3]; 3];
+        for s in steps {
             for a in 0..p {
                 for b in 0..p {
-                    cov[(a, b)] += (s[a] - mean[a]) * (s[b] - mean[b]);
+                    c[a][b] += (s[a] - mean[a]) * (s[b] - mean[b]);
                 }
             }
         }
-        cov /= n as f64 - 1.0;
+        let cov = DMatrix::from_fn(p, p, |a, b| c[a][b] / (n as f64 - 1.0));
         let m = DVector::from_column_slice(&mean);
         let t2 = match cov.try_inverse() {
             Some(inv) if n > p => n as f64 * (m.transpose() * inv * &m)[(0, 0)],
@@ -366,10 +374,14 @@ impl TrackSet {
 
     /// Rayleigh test of the step directions (in the dimensions of the analysis).
     pub fn rayleigh_test(&self) -> RayleighTest {
+        self.rayleigh_of(&self.test_steps())
+    }
+
+    fn rayleigh_of(&self, steps: &[[f64; 3]]) -> RayleighTest {
         let d = self.dims;
         let mut n = 0usize;
         let mut sum = [0.0; 3];
-        for s in self.test_steps() {
+        for &s in steps {
             let len = dot(s, s).sqrt();
             if len > 0.0 {
                 n += 1;
@@ -403,9 +415,9 @@ impl TrackSet {
                 (r.start..r.end - 1).map(move |i| {
                     let towards = match reference {
                         Reference::Direction { vector } => vector,
-                        Reference::Point { position_um } => sub(position_um, self.pos[i]),
+                        Reference::Point { position_um } => sub(position_um, self.p(i)),
                     };
-                    angle(sub(self.pos[i + 1], self.pos[i]), towards).to_degrees()
+                    angle(sub(self.p(i + 1), self.p(i)), towards).to_degrees()
                 })
             })
             .collect()
@@ -418,6 +430,35 @@ impl TrackSet {
         let furth_fit = msd.fit_furth(self.dims, furth_range);
         let opt = |c: &Option<Vec<f64>>| c.as_deref().map(distribution);
         let threshold = self.config.arrest_threshold_um_per_min;
+        // The large step-based distributions and the tests run side by side.
+        let ((speed, step_um), (turning, (tests, to_reference))) = rayon::join(
+            || {
+                rayon::join(
+                    || distribution(&steps.speed_um_per_min),
+                    || distribution(&steps.step_um),
+                )
+            },
+            || {
+                rayon::join(
+                    || distribution(&steps.turning_angle_deg),
+                    || {
+                        rayon::join(
+                            || {
+                                let test_steps = self.test_steps();
+                                Tests {
+                                    hotelling: self.hotelling_of(&test_steps),
+                                    rayleigh: self.rayleigh_of(&test_steps),
+                                }
+                            },
+                            || {
+                                self.reference()
+                                    .map(|r| distribution(&self.step_angles_to_reference(r)))
+                            },
+                        )
+                    },
+                )
+            },
+        );
         let arrested = steps.speed_um_per_min.iter().filter(|&&v| v < threshold).count();
         Summary {
             tracks: self.counts,
@@ -445,15 +486,13 @@ impl TrackSet {
                 staggered_straightness: opt(&tracks.staggered_straightness),
             },
             step_based: StepBased {
-                speed_um_per_min: distribution(&steps.speed_um_per_min),
-                step_um: distribution(&steps.step_um),
-                turning_angle_deg: distribution(&steps.turning_angle_deg),
+                speed_um_per_min: speed,
+                step_um,
+                turning_angle_deg: turning,
                 arrest_fraction: arrested as f64 / steps.len() as f64,
-                angle_to_reference_deg: self
-                    .reference()
-                    .map(|r| distribution(&self.step_angles_to_reference(r))),
+                angle_to_reference_deg: to_reference,
             },
-            tests: Tests { hotelling: self.hotelling_test(), rayleigh: self.rayleigh_test() },
+            tests,
             config: self.config.clone(),
         }
     }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::{angle, dot, sub, write_table, TrackSet};
+use super::{dot, sub, write_table, Points, TrackSet};
 use crate::error::Result;
 use crate::table::{fmt_f64, TrackIds};
 
@@ -34,49 +34,126 @@ pub struct StepMetrics {
     pub turning_angle_deg: Vec<f64>,
 }
 
-impl TrackSet {
-    /// Per-step measures (parallel over steps).
+/// One step's values, computed the same way for the step table and the per-track measures.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Step {
+    /// Displacement, µm.
+    pub d: [f64; 3],
+    /// Length, µm.
+    pub len: f64,
+    /// Speed, µm/min.
+    pub speed: f64,
+    /// Angle to the previous step of the track, degrees (NaN for the first step).
+    pub turn_deg: f64,
+}
+
+/// Calls `f(j, step j)` for every step of a track with times `t` (s) and positions `p`, in
+/// order. The turning angle is computed as celltrackR's `vecAngle` (each step divided by its
+/// length, the dot product clamped to [−1, 1], acos), reusing each step's unit vector.
+#[inline]
+pub(crate) fn for_each_step(t: &[f64], p: Points<'_>, mut f: impl FnMut(usize, Step)) {
+    let mut prev_unit = [f64::NAN; 3];
+    let mut a = p.get(0);
+    for j in 0..p.len() - 1 {
+        let b = p.get(j + 1);
+        let d = sub(b, a);
+        let len = dot(d, d).sqrt();
+        let unit = [d[0] / len, d[1] / len, d[2] / len];
+        let turn_deg = if j > 0 {
+            dot(prev_unit, unit).clamp(-1.0, 1.0).acos().to_degrees()
+        } else {
+            f64::NAN
+        };
+        f(j, Step { d, len, speed: len / (t[j + 1] - t[j]) * 60.0, turn_deg });
+        (prev_unit, a) = (unit, b);
+    }
+}
+
+/// Cuts the first `len` values off `s`.
+fn cut<'s, T>(s: &mut &'s mut [T], len: usize) -> &'s mut [T] {
+    let (head, tail) = std::mem::take(s).split_at_mut(len);
+    *s = tail;
+    head
+}
+
+/// One track's part of every step column.
+struct TrackSteps<'s> {
+    frame: &'s mut [u32],
+    t_s: &'s mut [f64],
+    dx: &'s mut [f64],
+    dy: &'s mut [f64],
+    dz: &'s mut [f64],
+    len: &'s mut [f64],
+    speed: &'s mut [f64],
+    turn: &'s mut [f64],
+}
+
+impl TrackSet<'_> {
+    /// Per-step measures (parallel over tracks).
     pub fn steps(&self) -> StepMetrics {
-        let n_steps = self.n_steps();
-        let mut start = Vec::with_capacity(n_steps);
-        let mut track = Vec::with_capacity(n_steps);
-        for k in 0..self.n_tracks() {
-            let r = self.range(k);
-            start.extend(r.start..r.end - 1);
-            track.extend(std::iter::repeat_n(k, r.end - 1 - r.start));
-        }
-        let (p, t) = (&self.pos, &self.t_s);
-        let col = |f: &(dyn Fn(usize, usize) -> f64 + Sync)| -> Vec<f64> {
-            start.par_iter().enumerate().map(|(s, &i)| f(s, i)).collect()
-        };
-        let axis = |a: usize| col(&|_, i| p[i + 1][a] - p[i][a]);
-        let length = |i: usize| {
-            let d = sub(p[i + 1], p[i]);
-            dot(d, d).sqrt()
-        };
-        StepMetrics {
+        let n = self.n_steps();
+        let counts: Vec<usize> = (0..self.n_tracks()).map(|k| self.range(k).len() - 1).collect();
+        let mut out = StepMetrics {
             track_id: match &self.ids {
-                TrackIds::Int(v) => TrackIds::Int(track.iter().map(|&k| v[k]).collect()),
+                TrackIds::Int(v) => {
+                    let mut ids = Vec::with_capacity(n);
+                    for (&c, &id) in counts.iter().zip(v) {
+                        ids.extend(std::iter::repeat_n(id, c));
+                    }
+                    TrackIds::Int(ids)
+                }
                 TrackIds::Label(v) => {
-                    TrackIds::Label(track.iter().map(|&k| v[k].clone()).collect())
+                    let mut ids = Vec::with_capacity(n);
+                    for (&c, id) in counts.iter().zip(v) {
+                        ids.extend(std::iter::repeat_n(id, c).cloned());
+                    }
+                    TrackIds::Label(ids)
                 }
             },
-            frame: start.iter().map(|&i| self.frame[i]).collect(),
-            t_s: start.iter().map(|&i| t[i]).collect(),
-            dx_um: axis(0),
-            dy_um: axis(1),
-            dz_um: if self.dims == 3 { axis(2) } else { vec![f64::NAN; n_steps] },
-            step_um: col(&|_, i| length(i)),
-            speed_um_per_min: col(&|_, i| length(i) / (t[i + 1] - t[i]) * 60.0),
-            turning_angle_deg: col(&|s, i| {
-                // The previous step belongs to the same track when it starts on the row before.
-                if s > 0 && start[s - 1] + 1 == i {
-                    angle(sub(p[i], p[i - 1]), sub(p[i + 1], p[i])).to_degrees()
-                } else {
-                    f64::NAN
-                }
-            }),
+            frame: vec![0; n],
+            t_s: vec![0.0; n],
+            dx_um: vec![0.0; n],
+            dy_um: vec![0.0; n],
+            dz_um: vec![0.0; n],
+            step_um: vec![0.0; n],
+            speed_um_per_min: vec![0.0; n],
+            turning_angle_deg: vec![0.0; n],
+        };
+        let mut parts = Vec::with_capacity(counts.len());
+        {
+            let (mut frame, mut t_s) = (&mut out.frame[..], &mut out.t_s[..]);
+            let (mut dx, mut dy, mut dz) =
+                (&mut out.dx_um[..], &mut out.dy_um[..], &mut out.dz_um[..]);
+            let (mut len, mut speed) = (&mut out.step_um[..], &mut out.speed_um_per_min[..]);
+            let mut turn = &mut out.turning_angle_deg[..];
+            for &c in &counts {
+                parts.push(TrackSteps {
+                    frame: cut(&mut frame, c),
+                    t_s: cut(&mut t_s, c),
+                    dx: cut(&mut dx, c),
+                    dy: cut(&mut dy, c),
+                    dz: cut(&mut dz, c),
+                    len: cut(&mut len, c),
+                    speed: cut(&mut speed, c),
+                    turn: cut(&mut turn, c),
+                });
+            }
         }
+        let three_d = self.dims == 3;
+        parts.into_par_iter().enumerate().for_each(|(k, o)| {
+            let r = self.range(k);
+            let (t, p) = (&self.t_s[r.clone()], self.points(r.clone()));
+            for_each_step(t, p, |j, s| {
+                o.frame[j] = self.frame[r.start + j];
+                o.t_s[j] = t[j];
+                (o.dx[j], o.dy[j]) = (s.d[0], s.d[1]);
+                o.dz[j] = if three_d { s.d[2] } else { f64::NAN };
+                o.len[j] = s.len;
+                o.speed[j] = s.speed;
+                o.turn[j] = s.turn_deg;
+            });
+        });
+        out
     }
 }
 

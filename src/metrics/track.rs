@@ -5,7 +5,8 @@ use std::path::Path;
 use nalgebra::{Matrix2, Matrix3};
 use rayon::prelude::*;
 
-use super::{angle, cosine, dot, sub, write_table, Reference, TrackSet};
+use super::steps::for_each_step;
+use super::{angle, cosine, dot, sub, write_table, Points, Reference, StepMetrics, TrackSet};
 use crate::error::Result;
 use crate::table::{fmt_f64, TrackIds};
 
@@ -105,25 +106,71 @@ struct Row {
     staggered_straightness: f64,
 }
 
-impl TrackSet {
+/// One track's steps: lengths (µm), speeds (µm/min), turning angles (degrees).
+struct StepCols<'b> {
+    len: &'b [f64],
+    speed: &'b [f64],
+    turn_deg: &'b [f64],
+}
+
+/// Per-thread buffers.
+#[derive(Default)]
+struct Scratch {
+    len: Vec<f64>,
+    speed: Vec<f64>,
+    turn_deg: Vec<f64>,
+    sorted: Vec<f64>,
+}
+
+impl TrackSet<'_> {
     /// Per-track measures (parallel over tracks).
     pub fn track_metrics(&self) -> TrackMetrics {
+        self.track_metrics_from(None)
+    }
+
+    /// Per-track and per-step measures together: the per-track measures read the step
+    /// lengths, speeds and turning angles from the step table instead of computing them again
+    /// (the values are the same as [`TrackSet::track_metrics`]'s).
+    pub fn track_and_step_metrics(&self) -> (TrackMetrics, StepMetrics) {
+        let steps = self.steps();
+        (self.track_metrics_from(Some(&steps)), steps)
+    }
+
+    /// Per-track measures; with `steps` (this set's own step table) the step lengths, speeds
+    /// and turning angles are read from it.
+    fn track_metrics_from(&self, steps: Option<&StepMetrics>) -> TrackMetrics {
         let reference = self.reference();
         let threshold = self.config.arrest_threshold_um_per_min;
         let staggered = self.config.staggered;
         let rows: Vec<Row> = (0..self.n_tracks())
             .into_par_iter()
-            .map_init(Vec::new, |speeds, k| {
+            .map_init(Scratch::default, |sc, k| {
                 let r = self.range(k);
-                measure(
-                    &self.t_s[r.clone()],
-                    &self.pos[r],
-                    self.dims,
-                    threshold,
-                    reference,
-                    staggered,
-                    speeds,
-                )
+                let (t, p) = (&self.t_s[r.clone()], self.points(r.clone()));
+                let Scratch { len, speed, turn_deg, sorted } = sc;
+                let cols = match steps {
+                    Some(st) => {
+                        // Track k's steps follow the k earlier tracks' (one step fewer each).
+                        let s = r.start - k..r.end - 1 - k;
+                        StepCols {
+                            len: &st.step_um[s.clone()],
+                            speed: &st.speed_um_per_min[s.clone()],
+                            turn_deg: &st.turning_angle_deg[s],
+                        }
+                    }
+                    None => {
+                        len.clear();
+                        speed.clear();
+                        turn_deg.clear();
+                        for_each_step(t, p, |_, s| {
+                            len.push(s.len);
+                            speed.push(s.speed);
+                            turn_deg.push(s.turn_deg);
+                        });
+                        StepCols { len, speed, turn_deg }
+                    }
+                };
+                measure(t, p, self.dims, threshold, reference, staggered, cols, sorted)
             })
             .collect();
         let col = |f: fn(&Row) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
@@ -156,47 +203,33 @@ impl TrackSet {
     }
 }
 
-/// All measures of one track: times `t` (s), positions `p` (µm), `dims` 2 or 3.
+/// All measures of one track: times `t` (s), positions `p` (µm), `dims` 2 or 3, its steps.
+#[allow(clippy::too_many_arguments)]
 fn measure(
     t: &[f64],
-    p: &[[f64; 3]],
+    p: Points<'_>,
     dims: usize,
     arrest_threshold: f64,
     reference: Option<Reference>,
     staggered: bool,
-    speeds: &mut Vec<f64>,
+    steps: StepCols<'_>,
+    sorted: &mut Vec<f64>,
 ) -> Row {
     let n = p.len();
     let mut row = Row { n_points: n as u32, ..Default::default() };
-    let first = p[0];
-    let last = p[n - 1];
+    let first = p.get(0);
+    let last = p.get(n - 1);
 
-    // Path, step speeds, turning angles.
-    let mut length = 0.0;
+    let length: f64 = steps.len.iter().sum();
+    let arrested = steps.speed.iter().filter(|&&v| v < arrest_threshold).count();
+    let (turn_sum, turn_n) = steps
+        .turn_deg
+        .iter()
+        .filter(|a| !a.is_nan())
+        .fold((0.0, 0usize), |(s, c), &a| (s + a, c + 1));
     let mut max_sq = 0.0f64;
-    let mut turn_sum = 0.0;
-    let mut turn_n = 0usize;
-    let mut arrested = 0usize;
-    speeds.clear();
-    for i in 0..n - 1 {
-        let s = sub(p[i + 1], p[i]);
-        let step = dot(s, s).sqrt();
-        length += step;
-        let v = step / (t[i + 1] - t[i]) * 60.0;
-        speeds.push(v);
-        if v < arrest_threshold {
-            arrested += 1;
-        }
-        if i > 0 {
-            let a = angle(sub(p[i], p[i - 1]), s);
-            if !a.is_nan() {
-                turn_sum += a;
-                turn_n += 1;
-            }
-        }
-    }
-    for &q in p {
-        let d = sub(q, first);
+    for i in 0..n {
+        let d = sub(p.get(i), first);
         max_sq = max_sq.max(dot(d, d));
     }
     let net = sub(last, first);
@@ -213,15 +246,16 @@ fn measure(
     row.straightness = if length > 0.0 { disp / length } else { 1.0 };
     row.displacement_ratio = if max_disp > 0.0 { disp / max_disp } else { f64::NAN };
     row.outreach_ratio = if length > 0.0 { max_disp / length } else { f64::NAN };
-    row.asphericity = asphericity(p, dims);
-    row.mean_turning_angle_deg =
-        if n < 3 { f64::NAN } else { (turn_sum / turn_n as f64).to_degrees() };
+    row.asphericity = asphericity(n, |i| p.get(i), dims);
+    row.mean_turning_angle_deg = if n < 3 { f64::NAN } else { turn_sum / turn_n as f64 };
     row.overall_angle_deg =
-        if n < 3 { 0.0 } else { angle(sub(p[1], p[0]), sub(p[n - 1], p[n - 2])).to_degrees() };
-    let n_steps = speeds.len() as f64;
+        if n < 3 { 0.0 } else { angle(sub(p.get(1), first), sub(last, p.get(n - 2))).to_degrees() };
+    let n_steps = steps.speed.len() as f64;
     row.arrest_coefficient = arrested as f64 / n_steps; // NaN for one point
-    row.mean_step_speed_um_per_min = speeds.iter().sum::<f64>() / n_steps;
-    row.median_step_speed_um_per_min = median(speeds);
+    row.mean_step_speed_um_per_min = steps.speed.iter().sum::<f64>() / n_steps;
+    sorted.clear();
+    sorted.extend_from_slice(steps.speed);
+    row.median_step_speed_um_per_min = median(sorted);
 
     if let Some(reference) = reference {
         // u: the reference direction; for a point, from the first position to it.
@@ -235,9 +269,9 @@ fn measure(
         for i in 0..n - 1 {
             let towards = match reference {
                 Reference::Direction { vector } => vector,
-                Reference::Point { position_um } => sub(position_um, p[i]),
+                Reference::Point { position_um } => sub(position_um, p.get(i)),
             };
-            let a = angle(sub(p[i + 1], p[i]), towards);
+            let a = angle(sub(p.get(i + 1), p.get(i)), towards);
             if !a.is_nan() {
                 sum += a;
                 count += 1;
@@ -246,7 +280,7 @@ fn measure(
         row.mean_angle_to_reference_deg = (sum / count as f64).to_degrees();
     }
     if staggered {
-        row.staggered_straightness = staggered_straightness(p);
+        row.staggered_straightness = staggered_straightness(n, |i| p.get(i));
     }
     row
 }
@@ -266,13 +300,13 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 /// celltrackR's asphericity: 1 for n ≤ 2; from the covariance's eigenvalues otherwise.
-fn asphericity(p: &[[f64; 3]], dims: usize) -> f64 {
-    let n = p.len();
+fn asphericity(n: usize, p: impl Fn(usize) -> [f64; 3], dims: usize) -> f64 {
     if n <= 2 {
         return 1.0;
     }
     let mut mean = [0.0; 3];
-    for q in p {
+    for i in 0..n {
+        let q = p(i);
         for a in 0..3 {
             mean[a] += q[a];
         }
@@ -281,8 +315,8 @@ fn asphericity(p: &[[f64; 3]], dims: usize) -> f64 {
         *m /= n as f64;
     }
     let mut c = [[0.0; 3]; 3];
-    for q in p {
-        let d = sub(*q, mean);
+    for i in 0..n {
+        let d = sub(p(i), mean);
         for a in 0..3 {
             for b in a..3 {
                 c[a][b] += d[a] * d[b];
@@ -303,12 +337,11 @@ fn asphericity(p: &[[f64; 3]], dims: usize) -> f64 {
 /// Mean straightness over all sub-tracks rows j..k, j < k (celltrackR's
 /// `staggered(straightness)`: its per-length means weighted by the number of sub-tracks of each
 /// length are this plain mean). NaN for one point.
-fn staggered_straightness(p: &[[f64; 3]]) -> f64 {
-    let n = p.len();
+fn staggered_straightness(n: usize, p: impl Fn(usize) -> [f64; 3]) -> f64 {
     let mut cum = Vec::with_capacity(n);
     cum.push(0.0);
     for i in 1..n {
-        let s = sub(p[i], p[i - 1]);
+        let s = sub(p(i), p(i - 1));
         cum.push(cum[i - 1] + dot(s, s).sqrt());
     }
     let mut sum = 0.0;
@@ -316,7 +349,7 @@ fn staggered_straightness(p: &[[f64; 3]]) -> f64 {
     for j in 0..n {
         for k in j + 1..n {
             let len = cum[k] - cum[j];
-            let d = sub(p[k], p[j]);
+            let d = sub(p(k), p(j));
             sum += if len > 0.0 { dot(d, d).sqrt() / len } else { 1.0 };
             count += 1;
         }
@@ -395,15 +428,16 @@ mod tests {
     #[test]
     fn asphericity_of_line_square_and_point_cloud() {
         let line: Vec<[f64; 3]> = (0..5).map(|i| [i as f64, 2.0 * i as f64, 0.0]).collect();
-        assert!((asphericity(&line, 2) - 1.0).abs() < 1e-12);
-        assert!((asphericity(&line, 3) - 1.0).abs() < 1e-12);
+        let asph = |q: &[[f64; 3]], d| asphericity(q.len(), |i| q[i], d);
+        assert!((asph(&line, 2) - 1.0).abs() < 1e-12);
+        assert!((asph(&line, 3) - 1.0).abs() < 1e-12);
         // A square's corners: equal eigenvalues in 2D -> 0.
         let square = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.0]];
-        assert!(asphericity(&square, 2).abs() < 1e-12);
+        assert!(asph(&square, 2).abs() < 1e-12);
         // In 3D the same square is flat: eigenvalues (λ, λ, 0) -> ((λ/3)²·2 + (2λ/3)²)/(6 (2λ/3)²) = 1/4.
-        assert!((asphericity(&square, 3) - 0.25).abs() < 1e-12);
-        assert!(asphericity(&[[1.0, 1.0, 1.0]; 3], 3).is_nan());
-        assert_eq!(asphericity(&[[0.0; 3], [1.0, 0.0, 0.0]], 3), 1.0);
+        assert!((asph(&square, 3) - 0.25).abs() < 1e-12);
+        assert!(asph(&[[1.0, 1.0, 1.0]; 3], 3).is_nan());
+        assert_eq!(asph(&[[0.0; 3], [1.0, 0.0, 0.0]], 3), 1.0);
     }
 
     #[test]
@@ -411,7 +445,7 @@ mod tests {
         // An L of two unit steps: sub-tracks (0,1), (1,2) straight, (0,2) √2/2.
         let l = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0]];
         let want = (1.0 + 1.0 + 2f64.sqrt() / 2.0) / 3.0;
-        assert!((staggered_straightness(&l) - want).abs() < 1e-15);
-        assert!(staggered_straightness(&l[..1]).is_nan());
+        assert!((staggered_straightness(3, |i| l[i]) - want).abs() < 1e-15);
+        assert!(staggered_straightness(1, |i| l[i]).is_nan());
     }
 }
