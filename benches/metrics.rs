@@ -1,0 +1,71 @@
+//! Motility metrics on 1,000,000 track points (10,000 3D random walks of 100 points), in
+//! memory: the target is every per-track measure, the steps and the MSD (lags capped at
+//! 20) in ≤ 0.1 s on 2 cores.
+//!
+//! `cargo bench --bench metrics -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+use leukotrack::metrics::{MetricsConfig, TrackSet};
+use leukotrack::{TrackIds, Tracks};
+
+const TRACKS: usize = 10_000;
+const POINTS: usize = 100;
+
+/// Persistent-ish random walks: 3D Gaussian steps (σ = 2 µm per axis), 30 s apart.
+fn random_walks() -> Tracks {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let n = TRACKS * POINTS;
+    let mut t = Tracks { z_um: Some(Vec::with_capacity(n)), ..Default::default() };
+    let mut ids = Vec::with_capacity(n);
+    for id in 0..TRACKS {
+        let mut p = [rng.random_range(0.0..500.0), rng.random_range(0.0..500.0), 0.0];
+        for f in 0..POINTS {
+            for c in &mut p {
+                *c += 2.0 * rng.sample::<f64, _>(StandardNormal);
+            }
+            ids.push(id as u64);
+            t.frame.push(f as u32);
+            t.t_s.push(f as f64 * 30.0);
+            t.x_um.push(p[0]);
+            t.y_um.push(p[1]);
+            t.z_um.as_mut().unwrap().push(p[2]);
+        }
+    }
+    t.track_id = TrackIds::Int(ids);
+    t
+}
+
+fn bench(c: &mut Criterion) {
+    let tracks = random_walks();
+    let cfg = MetricsConfig { max_lag_frames: Some(20), ..Default::default() };
+    let set = TrackSet::new(&tracks, &cfg).unwrap();
+    let mut g = c.benchmark_group("metrics_1M_points");
+    g.sample_size(10);
+    g.bench_function("target: prepare + per-track + steps + msd(20)", |b| {
+        b.iter(|| {
+            let set = TrackSet::new(black_box(&tracks), &cfg).unwrap();
+            black_box((set.track_and_step_metrics(), set.msd()))
+        })
+    });
+    g.bench_function("prepare (group, validate)", |b| {
+        b.iter(|| TrackSet::new(black_box(&tracks), &cfg).unwrap())
+    });
+    g.bench_function("per-track measures", |b| b.iter(|| black_box(set.track_metrics())));
+    g.bench_function("steps", |b| b.iter(|| black_box(set.steps())));
+    g.bench_function("per-track + steps together", |b| {
+        b.iter(|| black_box(set.track_and_step_metrics()))
+    });
+    g.bench_function("msd(20)", |b| b.iter(|| black_box(set.msd())));
+    g.bench_function("autocorrelation(20)", |b| b.iter(|| black_box(set.autocorrelation())));
+    g.bench_function("analyze (everything + summary)", |b| b.iter(|| black_box(set.analyze())));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
