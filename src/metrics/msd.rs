@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::{dot, sub, write_table, TrackSet};
 use crate::error::Result;
-use crate::table::fmt_f64;
 
 /// Mean square displacement against lag (columnar; only lags with at least one pair).
 ///
@@ -459,12 +458,12 @@ impl Msd {
     /// Writes `msd.csv`: `lag_frames, lag_s, msd_um2, n, sem_um2`.
     pub fn write_csv(&self, path: impl AsRef<Path>) -> Result<()> {
         let header = ["lag_frames", "lag_s", "msd_um2", "n", "sem_um2"];
-        write_table(path.as_ref(), &header, self.len(), |i, c| {
-            c.push(self.lag_frames[i].to_string());
-            c.push(fmt_f64(self.lag_s[i]));
-            c.push(fmt_f64(self.msd_um2[i]));
-            c.push(self.n[i].to_string());
-            c.push(fmt_f64(self.sem_um2[i]));
+        write_table(path.as_ref(), &header, self.len(), |i, w| {
+            w.int(self.lag_frames[i] as u64)?;
+            w.num(self.lag_s[i])?;
+            w.num(self.msd_um2[i])?;
+            w.int(self.n[i])?;
+            w.num(self.sem_um2[i])
         })
     }
 }
@@ -502,13 +501,13 @@ impl Autocorrelation {
     pub fn write_csv(&self, path: impl AsRef<Path>) -> Result<()> {
         let header =
             ["lag_frames", "lag_s", "mean_cos", "sem_cos", "mean_velocity_dot_um2_per_min2", "n"];
-        write_table(path.as_ref(), &header, self.len(), |i, c| {
-            c.push(self.lag_frames[i].to_string());
-            c.push(fmt_f64(self.lag_s[i]));
-            c.push(fmt_f64(self.mean_cos[i]));
-            c.push(fmt_f64(self.sem_cos[i]));
-            c.push(fmt_f64(self.mean_velocity_dot_um2_per_min2[i]));
-            c.push(self.n[i].to_string());
+        write_table(path.as_ref(), &header, self.len(), |i, w| {
+            w.int(self.lag_frames[i] as u64)?;
+            w.num(self.lag_s[i])?;
+            w.num(self.mean_cos[i])?;
+            w.num(self.sem_cos[i])?;
+            w.num(self.mean_velocity_dot_um2_per_min2[i])?;
+            w.int(self.n[i])
         })
     }
 }

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::{dot, sub, write_table, Points, TrackSet};
 use crate::error::Result;
-use crate::table::{fmt_f64, TrackIds};
+use crate::table::TrackIds;
 
 /// One row per step s_i = p_{i+1} − p_i of each track (consecutive points sorted by frame, also
 /// across a missing frame), in track order (columnar).
@@ -190,10 +190,10 @@ impl StepMetrics {
             &self.speed_um_per_min,
             &self.turning_angle_deg,
         ];
-        write_table(path.as_ref(), &header, self.len(), |i, cells| {
-            cells.push(self.track_id.label(i));
-            cells.push(self.frame[i].to_string());
-            cells.extend(cols.iter().map(|c| fmt_f64(c[i])));
+        write_table(path.as_ref(), &header, self.len(), |i, w| {
+            w.id(&self.track_id, i)?;
+            w.int(self.frame[i] as u64)?;
+            cols.iter().try_for_each(|c| w.num(c[i]))
         })
     }
 }

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use super::steps::for_each_step;
 use super::{angle, cosine, dot, sub, write_table, Points, Reference, StepMetrics, TrackSet};
 use crate::error::Result;
-use crate::table::{fmt_f64, TrackIds};
+use crate::table::TrackIds;
 
 /// Per-track motility measures, one row per analysed track (columnar).
 ///
@@ -406,10 +406,10 @@ impl TrackMetrics {
         let cols = self.columns();
         let mut header = vec!["track_id", "n_points"];
         header.extend(cols.iter().map(|(n, _)| *n));
-        write_table(path.as_ref(), &header, self.len(), |i, cells| {
-            cells.push(self.track_id.label(i));
-            cells.push(self.n_points[i].to_string());
-            cells.extend(cols.iter().map(|(_, c)| fmt_f64(c[i])));
+        write_table(path.as_ref(), &header, self.len(), |i, w| {
+            w.id(&self.track_id, i)?;
+            w.int(self.n_points[i] as u64)?;
+            cols.iter().try_for_each(|(_, c)| w.num(c[i]))
         })
     }
 }
