@@ -3,6 +3,7 @@
 //! 20) in ≤ 0.1 s on 2 cores.
 //!
 //! `cargo bench --bench metrics -- --warm-up-time 1 --measurement-time 3`
+//! (the `csv_1M_points` group times the command line's reading and writing).
 
 use std::hint::black_box;
 
@@ -64,6 +65,22 @@ fn bench(c: &mut Criterion) {
     g.bench_function("msd(20)", |b| b.iter(|| black_box(set.msd())));
     g.bench_function("autocorrelation(20)", |b| b.iter(|| black_box(set.autocorrelation())));
     g.bench_function("analyze (everything + summary)", |b| b.iter(|| black_box(set.analyze())));
+    g.finish();
+
+    // Where the command line's time goes besides the measures: reading the CSV and writing
+    // the five output files (steps.csv alone is ~120 MB).
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("tracks.csv");
+    tracks.write_csv(&csv).unwrap();
+    let analysis = set.analyze();
+    let mut g = c.benchmark_group("csv_1M_points");
+    g.sample_size(10);
+    g.bench_function("read tracks CSV", |b| {
+        b.iter(|| black_box(Tracks::read_csv(&csv, None).unwrap()))
+    });
+    g.bench_function("write the five outputs", |b| {
+        b.iter(|| analysis.write(dir.path().join("out")).unwrap())
+    });
     g.finish();
 }
 
