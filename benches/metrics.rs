@@ -15,16 +15,15 @@ use rand_distr::StandardNormal;
 use leukotrack::metrics::{MetricsConfig, TrackSet};
 use leukotrack::{TrackIds, Tracks};
 
-const TRACKS: usize = 10_000;
 const POINTS: usize = 100;
 
-/// Persistent-ish random walks: 3D Gaussian steps (σ = 2 µm per axis), 30 s apart.
-fn random_walks() -> Tracks {
+/// 3D Gaussian random walks (σ = 2 µm per axis per step), 30 s apart, 100 points each.
+fn random_walks(tracks: usize) -> Tracks {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let n = TRACKS * POINTS;
+    let n = tracks * POINTS;
     let mut t = Tracks { z_um: Some(Vec::with_capacity(n)), ..Default::default() };
     let mut ids = Vec::with_capacity(n);
-    for id in 0..TRACKS {
+    for id in 0..tracks {
         let mut p = [rng.random_range(0.0..500.0), rng.random_range(0.0..500.0), 0.0];
         for f in 0..POINTS {
             for c in &mut p {
@@ -43,7 +42,10 @@ fn random_walks() -> Tracks {
 }
 
 fn bench(c: &mut Criterion) {
-    let tracks = random_walks();
+    // `cargo test --all-targets` runs each bench once, without `--bench`: a small set keeps the
+    // test suite fast.
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    let tracks = random_walks(if bench_mode { 10_000 } else { 100 });
     let cfg = MetricsConfig { max_lag_frames: Some(20), ..Default::default() };
     let set = TrackSet::new(&tracks, &cfg).unwrap();
     let mut g = c.benchmark_group("metrics_1M_points");
