@@ -176,8 +176,8 @@ impl MetricsConfig {
         }
         match self.reference {
             Some(Reference::Direction { vector }) => {
-                let v = self.project(vector);
-                if !v.iter().all(|c| c.is_finite()) || v == [0.0; 3] {
+                // (A direction along z alone is refused later, for a 2D analysis.)
+                if !vector.iter().all(|c| c.is_finite()) || vector == [0.0; 3] {
                     return Err(Error::param(
                         "reference_direction",
                         format!("must be a finite non-zero vector, got {vector:?}"),
@@ -195,13 +195,6 @@ impl MetricsConfig {
             Some(Reference::Point { .. }) | None => {}
         }
         Ok(())
-    }
-
-    fn project(&self, mut v: [f64; 3]) -> [f64; 3] {
-        if self.two_d {
-            v[2] = 0.0;
-        }
-        v
     }
 }
 
@@ -873,8 +866,11 @@ mod tests {
             MetricsConfig { max_lag_frames: Some(0), ..Default::default() },
             MetricsConfig { fit_lag_frames: Some([3, 3]), ..Default::default() },
             MetricsConfig {
-                reference: Some(Reference::Direction { vector: [0.0, 0.0, 1.0] }),
-                two_d: true,
+                reference: Some(Reference::Direction { vector: [0.0, 0.0, 0.0] }),
+                ..Default::default()
+            },
+            MetricsConfig {
+                reference: Some(Reference::Point { position_um: [0.0, f64::NAN, 0.0] }),
                 ..Default::default()
             },
         ];
