@@ -654,7 +654,15 @@ fn check_track(tracks: &Tracks, rows: std::ops::Range<usize>, groups: &Groups) -
 
 /// Per-row flags of the `touches_border` column.
 fn border_flags(tracks: &Tracks) -> Result<Vec<bool>> {
-    match tracks.column("touches_border") {
+    let flags = tracks.column("touches_border");
+    if let Some(c) = flags.filter(|c| c.len() != tracks.len()) {
+        return Err(Error::data(format!(
+            "column `touches_border` has {} values for {} rows",
+            c.len(),
+            tracks.len()
+        )));
+    }
+    match flags {
         None => Err(Error::param(
             "exclude_border",
             "the tracks have no `touches_border` column to exclude border tracks by",
@@ -902,5 +910,7 @@ mod tests {
         t.set_column("touches_border", Column::Text(words)).unwrap();
         let e = TrackSet::new(&t, &cfg).unwrap_err().to_string();
         assert!(e.contains("track 1") && e.contains("maybe"), "{e}");
+        t.extra[0].1 = Column::Float(vec![0.0; 2]); // built by hand with a wrong length
+        assert!(TrackSet::new(&t, &cfg).is_err());
     }
 }
