@@ -55,6 +55,9 @@
 //! - [`synth`]: a simulator of two-photon recordings with ground truth.
 //! - [`eval`]: scores against ground truth (detection precision/recall/F1, centroid RMSE,
 //!   link recall/precision).
+//! - [`metrics`]: motility measures as celltrackR and Beltman et al. define them — per track
+//!   ([`TrackMetrics`]), per step ([`StepMetrics`]), MSD with the motility coefficient and
+//!   persistence time, velocity autocorrelation, distributions and directionality tests.
 //! - [`track::assign`]: linear assignment (used for one-to-one matching and by the linker).
 //!
 //! ## Conventions
@@ -77,6 +80,7 @@ pub mod calib;
 pub mod error;
 pub mod eval;
 pub mod io;
+pub mod metrics;
 pub mod synth;
 pub mod table;
 pub mod track;
@@ -84,4 +88,5 @@ pub mod track;
 pub use calib::{Calibration, Source, VoxelSize};
 pub use error::{Error, Result};
 pub use io::{PageOrder, PixelType, ReadOptions, Recording, Shape, Volume};
+pub use metrics::{MetricsConfig, StepMetrics, TrackMetrics};
 pub use table::{Column, Detections, TrackIds, Tracks};

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use leukotrack::calib::{Source, VoxelSize};
 use leukotrack::eval::{self, EvalConfig};
+use leukotrack::metrics::{self, MetricsConfig, Reference};
 use leukotrack::synth::{Simulation, SynthConfig};
 use leukotrack::track::drift::{self, Drift, DriftMethod};
 use leukotrack::track::{Gate, LinkConfig, LinkMethod};
@@ -47,6 +48,9 @@ enum Command {
     /// Link detections into tracks (k-d tree candidates, global assignment, gap closing,
     /// motion prediction); writes OUTDIR/tracks.csv.
     Link(LinkArgs),
+    /// Motility metrics of tracks (celltrackR's definitions): track_metrics.csv, steps.csv,
+    /// msd.csv, autocorrelation.csv and metrics_summary.json in OUTDIR.
+    Metrics(MetricsArgs),
 }
 
 /// Flags of the linker, shared by `link` and (later) `track`.
@@ -217,6 +221,39 @@ struct EvalArgs {
     json: bool,
 }
 
+#[derive(Args)]
+struct MetricsArgs {
+    /// Tracks CSV: track_id,t_s,x_um,y_um[,z_um] (frame optional; without z_um, 2D).
+    tracks: PathBuf,
+    /// Output folder (created if needed).
+    #[arg(short, long, value_name = "OUTDIR")]
+    out: PathBuf,
+    /// Frame interval, s (default: the median time step of the tracks).
+    #[arg(long, value_name = "S")]
+    frame_interval: Option<f64>,
+    /// A step slower than this counts as arrested, µm/min.
+    #[arg(long, value_name = "UM_PER_MIN", default_value_t = 2.0)]
+    arrest_threshold: f64,
+    /// Analyse the xy projection (drop z).
+    #[arg(long = "2d")]
+    two_d: bool,
+    /// Largest lag of the MSD and autocorrelation, frames (default: every lag present).
+    #[arg(long, value_name = "STEPS")]
+    max_lag: Option<u32>,
+    /// Leave out tracks with fewer points.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    min_points: usize,
+    /// Leave out tracks with a point flagged in the `touches_border` column.
+    #[arg(long)]
+    exclude_border: bool,
+    /// Reference direction X,Y,Z (or X,Y) for the directionality measures.
+    #[arg(long, value_name = "X,Y,Z", conflicts_with = "reference_point")]
+    reference_direction: Option<String>,
+    /// Reference point X,Y,Z (or X,Y) in µm, e.g. a chemokine source.
+    #[arg(long, value_name = "X,Y,Z")]
+    reference_point: Option<String>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -224,6 +261,7 @@ fn main() -> ExitCode {
         Command::Synth(a) => synth(a),
         Command::Eval(a) => run_eval(a),
         Command::Link(a) => run_link(a),
+        Command::Metrics(a) => run_metrics(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -460,5 +498,58 @@ fn run_link(a: LinkArgs) -> Result<()> {
         det.len(),
         a.out.join("tracks.csv").display()
     );
+    Ok(())
+}
+
+/// Parses `X,Y,Z` or `X,Y` (z = 0) for the flag `name`.
+fn parse_xyz(s: &str, name: &str) -> Result<[f64; 3]> {
+    let v: Vec<f64> = s.split(',').filter_map(|p| p.trim().parse().ok()).collect();
+    let parts = s.split(',').count();
+    match v[..] {
+        [x, y, z] if parts == 3 && v.iter().all(|c| c.is_finite()) => Ok([x, y, z]),
+        [x, y] if parts == 2 && v.iter().all(|c| c.is_finite()) => Ok([x, y, 0.0]),
+        _ => Err(Error::param(name, format!("`{s}`: give X,Y,Z (or X,Y) as numbers"))),
+    }
+}
+
+fn run_metrics(a: MetricsArgs) -> Result<()> {
+    if let Some(f) = a.frame_interval {
+        if !(f.is_finite() && f > 0.0) {
+            return Err(Error::param("frame-interval", format!("must be > 0 s, got {f}")));
+        }
+    }
+    let reference = match (&a.reference_direction, &a.reference_point) {
+        (Some(d), _) => Some(Reference::Direction { vector: parse_xyz(d, "reference-direction")? }),
+        (None, Some(p)) => Some(Reference::Point { position_um: parse_xyz(p, "reference-point")? }),
+        (None, None) => None,
+    };
+    let config = MetricsConfig {
+        frame_interval_s: a.frame_interval,
+        arrest_threshold_um_per_min: a.arrest_threshold,
+        two_d: a.two_d,
+        min_points: a.min_points,
+        exclude_border: a.exclude_border,
+        max_lag_frames: a.max_lag,
+        reference,
+        ..MetricsConfig::default()
+    };
+    config.validate()?;
+    let tracks = Tracks::read_csv(&a.tracks, a.frame_interval)?;
+    let analysis = metrics::analyze(&tracks, &config)?;
+    analysis.write(&a.out)?;
+    let s = &analysis.summary;
+    let speed = &s.cell_based.speed_um_per_min;
+    println!(
+        "{} of {} tracks ({} points, {}D): speed {:.3} ± {:.3} µm/min (mean ± sd over tracks)",
+        s.tracks.analysed, s.tracks.input, s.n_points, s.dimensions, speed.mean, speed.sd
+    );
+    match s.msd_fit.lag_frames {
+        Some([lo, hi]) => println!(
+            "motility coefficient {:.4} µm²/min (MSD lags {lo}–{hi} frames, R² {:.4}); persistence time {:.3} min",
+            s.motility_coefficient_um2_per_min, s.msd_fit.r_squared, s.persistence_time_min
+        ),
+        None => println!("motility coefficient: too few lags to fit"),
+    }
+    println!("wrote {}", a.out.display());
     Ok(())
 }
