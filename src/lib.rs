@@ -53,6 +53,8 @@
 //! - [`synth`]: a simulator of two-photon recordings with ground truth.
 //! - [`eval`]: scores against ground truth (detection precision/recall/F1, centroid RMSE,
 //!   link recall/precision).
+//! - [`segment`]: finds the cells of each 3D timepoint ([`segment::segment`],
+//!   [`segment::segment_recording`]) with a threshold or a blob (LoG) detector.
 //! - [`track::assign`]: linear assignment (used for one-to-one matching and by the linker).
 //!
 //! ## Conventions
@@ -75,6 +77,7 @@ pub mod calib;
 pub mod error;
 pub mod eval;
 pub mod io;
+pub mod segment;
 pub mod synth;
 pub mod table;
 pub mod track;
