@@ -335,9 +335,12 @@ fn intensities_of<T: Copy + Sync>(
 }
 
 /// Areas (µm²) of an object's cross-sections perpendicular to axis `a`, one per working slice
-/// of its bounding box: `(slice position µm, area µm²)`.
+/// of its bounding box: `(slice position µm, area µm²)`. Each voxel counts in proportion to its
+/// `signal` relative to the object's plateau (the 90th percentile of its voxels' signal,
+/// capped at 1), so partial-volume voxels count partly and the areas vary smoothly.
 pub fn slice_areas(
     labels: &[u32],
+    signal: &[f32],
     label: u32,
     grid: &Grid,
     f: &ObjectFeatures,
@@ -353,14 +356,35 @@ pub fn slice_areas(
     };
     let lo: [usize; 3] = std::array::from_fn(|k| to_idx(k, f.bbox_min_um[k]));
     let hi: [usize; 3] = std::array::from_fn(|k| to_idx(k, f.bbox_max_um[k]));
-    let mut counts = vec![0u64; hi[a] - lo[a] + 1];
+    let mut counts = vec![0f64; hi[a] - lo[a] + 1];
+    let mut vals = Vec::new();
+    for z in lo[2]..=hi[2] {
+        for y in lo[1]..=hi[1] {
+            let row = (z * d.ny + y) * d.nx;
+            for x in lo[0]..=hi[0] {
+                if labels[row + x] == label {
+                    vals.push(signal[row + x]);
+                }
+            }
+        }
+    }
+    if vals.is_empty() {
+        return Vec::new();
+    }
+    let q = (vals.len() * 9 / 10).min(vals.len() - 1);
+    let plateau = *vals.select_nth_unstable_by(q, f32::total_cmp).1;
     for z in lo[2]..=hi[2] {
         for y in lo[1]..=hi[1] {
             let row = (z * d.ny + y) * d.nx;
             for x in lo[0]..=hi[0] {
                 if labels[row + x] == label {
                     let i = [x, y, z][a];
-                    counts[i - lo[a]] += 1;
+                    let w = if plateau > 0.0 {
+                        (signal[row + x] / plateau).clamp(0.0, 1.0)
+                    } else {
+                        1.0
+                    };
+                    counts[i - lo[a]] += w as f64;
                 }
             }
         }
@@ -373,8 +397,8 @@ pub fn slice_areas(
     counts
         .iter()
         .enumerate()
-        .filter(|(_, &c)| c > 0)
-        .map(|(i, &c)| (grid.centre_um(a, (lo[a] + i) as f64), c as f64 * face))
+        .filter(|(_, &c)| c > 0.0)
+        .map(|(i, &c)| (grid.centre_um(a, (lo[a] + i) as f64), c * face))
         .collect()
 }
 
@@ -384,10 +408,18 @@ pub fn slice_areas(
 /// visible slices extrapolate to the hidden centre. With ≥ 4 slices the parabola is fitted
 /// freely (kept when its curvature is within ¼–4× a sphere's, π); with 2–3 slices its
 /// curvature is fixed at a sphere's (π); with one slice the expected radius `radius_um` gives
-/// the distance from that slice. `outward` is −1 when the object is cut at the low border,
-/// +1 at the high border. The result lies on the outward side of the visible centroid
-/// `centroid` and at most `radius_um` beyond the outermost slice.
-pub fn truncated_centre(slices: &[(f64, f64)], centroid: f64, outward: f64, radius_um: f64) -> f64 {
+/// the distance from that slice, at least half the slice `spacing_um` (an object seen in a
+/// single slice at the border has its centre beyond it: were the centre inside, the next slice
+/// would cut it too). `outward` is −1 when the object is cut at the low border, +1 at the high
+/// border. The result lies on the outward side of the visible centroid `centroid` and at most
+/// `radius_um` beyond the outermost slice.
+pub fn truncated_centre(
+    slices: &[(f64, f64)],
+    centroid: f64,
+    outward: f64,
+    radius_um: f64,
+    spacing_um: f64,
+) -> f64 {
     if slices.is_empty() {
         return centroid;
     }
@@ -420,7 +452,8 @@ pub fn truncated_centre(slices: &[(f64, f64)], centroid: f64, outward: f64, radi
         fixed(pi)
     } else {
         let (s0, a0) = slices[0];
-        Some(s0 + outward * ((pi * radius_um * radius_um - a0).max(0.0) / pi).sqrt())
+        let off = ((pi * radius_um * radius_um - a0).max(0.0) / pi).sqrt();
+        Some(s0 + outward * off.max(0.5 * spacing_um + 1e-6))
     };
     let est = est.unwrap_or(centroid);
     let lo = centroid.min(edge + outward * radius_um);
@@ -499,7 +532,7 @@ mod tests {
                 (s, std::f64::consts::PI * (r * r - (s + 2.0).powi(2)))
             })
             .collect();
-        let c = truncated_centre(&sl, 0.8, -1.0, 5.0);
+        let c = truncated_centre(&sl, 0.8, -1.0, 5.0, 1.0);
         assert!((c + 2.0).abs() < 1e-6, "{c}");
         // Many slices: the free fit.
         let sl: Vec<(f64, f64)> = (0..6)
@@ -508,9 +541,12 @@ mod tests {
                 (s, 0.7 * std::f64::consts::PI * (r * r - (s + 1.0).powi(2)))
             })
             .collect();
-        assert!((truncated_centre(&sl, 1.0, -1.0, 5.0) + 1.0).abs() < 1e-6);
+        assert!((truncated_centre(&sl, 1.0, -1.0, 5.0, 0.5) + 1.0).abs() < 1e-6);
         // One slice: the expected radius.
         let one = [(69.0, std::f64::consts::PI * 16.0)];
-        assert!((truncated_centre(&one, 69.0, 1.0, 5.0) - 72.0).abs() < 1e-9);
+        assert!((truncated_centre(&one, 69.0, 1.0, 5.0, 3.0) - 72.0).abs() < 1e-9);
+        // A full-size cross-section alone at the border: still beyond the border plane.
+        let one = [(0.0, std::f64::consts::PI * 30.0)];
+        assert!(truncated_centre(&one, 0.0, -1.0, 5.0, 3.0) < -1.5);
     }
 }

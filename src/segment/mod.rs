@@ -739,9 +739,11 @@ pub fn segment_frame(
                 if touches_lo == touches_hi {
                     continue;
                 }
-                let areas = features::slice_areas(&obj.labels, k as u32 + 1, &grid, f, a);
+                let areas = features::slice_areas(&obj.labels, &smooth, k as u32 + 1, &grid, f, a);
                 let outward = if touches_lo { -1.0 } else { 1.0 };
-                p[a] = features::truncated_centre(&areas, p[a], outward, d / 2.0);
+                let spacing = grid.work_voxel_um()[a];
+                p[a] =
+                    features::truncated_centre(&areas, f.centroid_um[a], outward, d / 2.0, spacing);
             }
         }
         pos[k] = p;
