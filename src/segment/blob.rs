@@ -82,8 +82,8 @@ pub fn find_blobs(
 /// Sub-voxel position of a maximum by a quadratic fit of its 3×3×3 neighbourhood (central
 /// differences for the gradient and Hessian, offset = −H⁻¹g). When the offset exceeds half a
 /// voxel along an axis the fit moves one voxel that way and starts again, at most 10 times
-/// (as ImgLib2's `SubpixelLocalization` in TrackMate); the final offset is kept within ±1
-/// voxel. Axes of size 1 are not refined.
+/// (as ImgLib2's `SubpixelLocalization` in TrackMate), never back to a voxel already tried;
+/// the final offset is kept within ±1 voxel. Axes of size 1 are not refined.
 pub fn refine(resp: &[f32], dims: Dims, start: [usize; 3]) -> [f64; 3] {
     let n = [dims.nx, dims.ny, dims.nz];
     let active: Vec<usize> = (0..3).filter(|&a| n[a] >= 3).collect();
@@ -93,6 +93,7 @@ pub fn refine(resp: &[f32], dims: Dims, start: [usize; 3]) -> [f64; 3] {
     };
     let mut base = [start[0] as isize, start[1] as isize, start[2] as isize];
     let mut offset = [0.0f64; 3];
+    let mut visited: Vec<[isize; 3]> = Vec::new();
     for _ in 0..10 {
         let c = at(base);
         let m = active.len();
@@ -128,19 +129,22 @@ pub fn refine(resp: &[f32], dims: Dims, start: [usize; 3]) -> [f64; 3] {
         for (ia, &a) in active.iter().enumerate() {
             offset[a] = if off[ia].is_finite() { off[ia] } else { 0.0 };
         }
-        let mut moved = false;
+        let mut next = base;
         for &a in &active {
             if offset[a].abs() > 0.5 {
                 let nb = base[a] + offset[a].signum() as isize;
                 if nb >= 0 && nb < n[a] as isize {
-                    base[a] = nb;
-                    moved = true;
+                    next[a] = nb;
                 }
             }
         }
-        if !moved {
+        // Stop when stable, or when the fit would step back to a voxel already tried (a
+        // maximum between two voxels): the current voxel's offset stands.
+        if next == base || visited.contains(&next) {
             break;
         }
+        visited.push(base);
+        base = next;
     }
     std::array::from_fn(|a| base[a] as f64 + offset[a].clamp(-1.0, 1.0))
 }

@@ -268,7 +268,8 @@ pub struct BlobDetector {
     pub radius_um: Option<f64>,
     /// Smallest quality kept (strictly above), in the filter's units: the scale-normalised
     /// response, about 0.9 × a ball's contrast. `None`: `quality_k` × the robust noise of the
-    /// response. (TrackMate's LoG quality is this response / 20 at calibration 1.)
+    /// response. (TrackMate's LoG quality is 2/σ² × this response with σ in pixels: / 6.25 for
+    /// its radius 5 px in 2D.)
     pub quality: Option<f64>,
     /// Multiple of the response's noise for the automatic quality threshold.
     pub quality_k: f64,
