@@ -1,7 +1,7 @@
 //! Scores the segmentation on simulated scenes and on the shared synthetic recording.
 //!
 //! `cargo run --release --example segment_eval -- [threshold|blob] [scene ...]`
-//! Scenes: `default`, `low_snr`, `dense`, `touching`, `shared` (the independent simulator's
+//! Scenes: `default`, `low_snr`, `dense`, `touching`, `big` (512×512×32), `shared` (the independent simulator's
 //! recording in ../shared/data/synthetic). Prints one line per scene: F1, precision, recall,
 //! RMSE xy/z, the debris false-positive rate and the time per volume.
 
@@ -22,6 +22,7 @@ fn scene(name: &str) -> Option<SynthConfig> {
         "low_snr" => SynthConfig { cell_photons: 12.0, ..base },
         "dense" => SynthConfig { density_per_1e5_um3: 4.0, ..base },
         "touching" => SynthConfig { touching_pairs: 12, density_per_1e5_um3: 0.8, ..base },
+        "big" => SynthConfig { size: [512, 512, 32], frames: 3, ..base },
         _ => return None,
     })
 }

@@ -272,8 +272,8 @@ fn intensities_are_measured_in_every_channel() {
     let (lo, hi) = c1.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
     assert!(hi > lo + 100.0, "{lo} {hi}");
     // Labels: one per detection, at the input's resolution.
-    assert_eq!(seg.labels.dim(), (16, 128, 128));
-    assert_eq!(*seg.labels.iter().max().unwrap() as usize, d.len());
+    assert_eq!(seg.labels().dim(), (16, 128, 128));
+    assert_eq!(*seg.labels().iter().max().unwrap() as usize, d.len());
 }
 
 #[test]
@@ -289,7 +289,7 @@ fn results_do_not_depend_on_the_thread_count() {
     };
     let (a, b) = (run(1), run(2));
     assert_eq!(a.detections, b.detections);
-    assert_eq!(a.labels, b.labels);
+    assert_eq!(a.labels(), b.labels());
 }
 
 #[test]

@@ -382,7 +382,7 @@ fn run_segment(a: SegmentArgs) -> Result<()> {
     let mut all: Option<leukotrack::Detections> = None;
     segment::segment_recording_with(&rec, a.channel, &cfg, &mut |_, seg| {
         if let Some(w) = writer.as_mut() {
-            w.write_labels(&seg.labels)?;
+            w.write_labels(&seg.labels())?;
         }
         match &mut all {
             None => all = Some(seg.detections),

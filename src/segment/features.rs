@@ -306,14 +306,15 @@ fn intensities_of<T: Copy + Sync>(
                     continue;
                 }
                 let row = &plane[y * din.nx..(y + 1) * din.nx];
-                for (x, &v) in row.iter().enumerate() {
-                    let l = lrow[x / bx] as usize;
+                for (chunk, &l) in row.chunks(bx).zip(lrow) {
                     if l != 0 {
-                        let v = f(v);
-                        let a = &mut acc[l];
-                        a.0 += 1;
-                        a.1 = a.1.max(v);
-                        a.2 += v;
+                        let a = &mut acc[l as usize];
+                        for &v in chunk {
+                            let v = f(v);
+                            a.0 += 1;
+                            a.1 = a.1.max(v);
+                            a.2 += v;
+                        }
                     }
                 }
             }

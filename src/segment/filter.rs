@@ -138,7 +138,7 @@ pub fn um_to_voxels(size_um: [f64; 3], voxel_um: [f64; 3]) -> [f64; 3] {
 }
 
 /// `out[i] += k · src[i + t]` over taps t: a 1D convolution of a mirrored-padded row.
-#[inline]
+#[inline(always)]
 fn conv_row(pad: &[f32], k: &[f32], out: &mut [f32]) {
     let n = out.len();
     for (t, &kt) in k.iter().enumerate() {
@@ -150,16 +150,21 @@ fn conv_row(pad: &[f32], k: &[f32], out: &mut [f32]) {
 }
 
 /// Fills `pad` with `row` padded by `r` mirrored voxels on each side.
-#[inline]
+#[inline(always)]
 fn pad_row(row: &[f32], r: usize, pad: &mut Vec<f32>) {
     let n = row.len();
     pad.clear();
-    for i in -(r as isize)..(n + r) as isize {
+    for i in -(r as isize)..0 {
         pad.push(row[mirror(i, n)]);
+    }
+    pad.extend_from_slice(row);
+    for i in n..n + r {
+        pad.push(row[mirror(i as isize, n)]);
     }
 }
 
 /// Convolves a plane (ny × nx) along x: `dst = k ⊛ src` (`dst` overwritten).
+#[inline(always)]
 fn plane_x(src: &[f32], dst: &mut [f32], nx: usize, k: &Kernel, pad: &mut Vec<f32>) {
     if k.is_identity() {
         dst.copy_from_slice(src);
@@ -173,6 +178,7 @@ fn plane_x(src: &[f32], dst: &mut [f32], nx: usize, k: &Kernel, pad: &mut Vec<f3
 }
 
 /// Adds the x-convolution of a plane to `dst`: `dst += k ⊛ src`.
+#[inline(always)]
 fn plane_x_add(src: &[f32], dst: &mut [f32], nx: usize, k: &Kernel, pad: &mut Vec<f32>) {
     for (srow, drow) in src.chunks_exact(nx).zip(dst.chunks_exact_mut(nx)) {
         pad_row(srow, k.radius(), pad);
@@ -181,6 +187,7 @@ fn plane_x_add(src: &[f32], dst: &mut [f32], nx: usize, k: &Kernel, pad: &mut Ve
 }
 
 /// Convolves a plane (ny × nx) along y: `dst = k ⊛ src`.
+#[inline(always)]
 fn plane_y(src: &[f32], dst: &mut [f32], ny: usize, nx: usize, k: &Kernel) {
     if k.is_identity() {
         dst.copy_from_slice(src);
@@ -200,6 +207,7 @@ fn plane_y(src: &[f32], dst: &mut [f32], ny: usize, nx: usize, k: &Kernel) {
 }
 
 /// Computes output plane `k` of the z-convolution of `src` into `dst` (one plane).
+#[inline(always)]
 fn plane_z(src: &[f32], dims: Dims, k: usize, kern: &Kernel, dst: &mut [f32]) {
     let plane = dims.plane();
     if kern.is_identity() {
@@ -234,12 +242,36 @@ pub fn separable(src: &[f32], dims: Dims, kz: &Kernel, ky: &Kernel, kx: &Kernel)
     out.par_chunks_mut(plane).enumerate().for_each_init(
         || (vec![0.0f32; plane], vec![0.0f32; plane], Vec::new()),
         |(a, b, pad), (k, dst)| {
-            plane_z(src, dims, k, kz, a);
-            plane_y(a, b, dims.ny, dims.nx, ky);
-            plane_x(b, dst, dims.nx, kx, pad);
+            let run = |a: &mut [f32], b: &mut [f32], pad: &mut Vec<f32>, dst: &mut [f32]| {
+                plane_z(src, dims, k, kz, a);
+                plane_y(a, b, dims.ny, dims.nx, ky);
+                plane_x(b, dst, dims.nx, kx, pad);
+            };
+            dispatch(|| run(a, b, pad, dst));
         },
     );
     out
+}
+
+/// Runs `f` compiled for AVX2 when the CPU has it (runtime detection; the portable build
+/// stays baseline x86-64), else as is. `f`'s body is inlined into both versions, so the
+/// convolution loops vectorise 8 floats wide where possible. Results are identical either
+/// way: vectorisation runs across voxels, never reorders one voxel's sum.
+#[inline(always)]
+fn dispatch<F: FnOnce()>(f: F) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            #[target_feature(enable = "avx2")]
+            unsafe fn avx2<F: FnOnce()>(f: F) {
+                f()
+            }
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { avx2(f) };
+            return;
+        }
+    }
+    f()
 }
 
 /// Gaussian smoothing with standard deviations `sigma_um` (x, y, z, µm) on voxels of
@@ -286,19 +318,21 @@ pub fn log_filter(src: &[f32], dims: Dims, sigma_um: f64, voxel_um: [f64; 3]) ->
             )
         },
         |(a, b, c, d, pad), (k, dst)| {
-            // a = Gz I; c = Gy a (for the x term); d = D2y a (+ Gy D2z I).
-            plane_z(src, dims, k, &gz, a);
-            plane_y(a, c, ny, nx, &gy);
-            plane_y(a, d, ny, nx, &dy);
-            if let Some(dz) = &dz {
-                plane_z(src, dims, k, dz, b);
-                plane_y(b, a, ny, nx, &gy);
-                for (dv, av) in d.iter_mut().zip(a.iter()) {
-                    *dv += *av;
+            dispatch(|| {
+                // a = Gz I; c = Gy a (for the x term); d = D2y a (+ Gy D2z I).
+                plane_z(src, dims, k, &gz, a);
+                plane_y(a, c, ny, nx, &gy);
+                plane_y(a, d, ny, nx, &dy);
+                if let Some(dz) = &dz {
+                    plane_z(src, dims, k, dz, b);
+                    plane_y(b, a, ny, nx, &gy);
+                    for (dv, av) in d.iter_mut().zip(a.iter()) {
+                        *dv += *av;
+                    }
                 }
-            }
-            plane_x(c, dst, nx, &dx, pad);
-            plane_x_add(d, dst, nx, &gx, pad);
+                plane_x(c, dst, nx, &dx, pad);
+                plane_x_add(d, dst, nx, &gx, pad);
+            })
         },
     );
     out

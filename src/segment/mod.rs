@@ -174,7 +174,7 @@ impl DetectorConfig {
 }
 
 /// What a detector sees: the working-grid image after background subtraction (and its
-/// denoised version), the grid's voxel size, the expected cell size and the noise level.
+/// denoised version), the grid's voxel size and the expected cell size.
 #[derive(Debug, Clone, Copy)]
 pub struct DetectorInput<'a> {
     /// Background-subtracted image.
@@ -187,8 +187,6 @@ pub struct DetectorInput<'a> {
     pub voxel_um: [f64; 3],
     /// Expected cell diameter, µm.
     pub cell_diameter_um: f64,
-    /// Robust noise standard deviation of `smooth`.
-    pub noise_sd: f32,
 }
 
 /// What a detector finds: a label image on the working grid and, per object, its quality and
@@ -529,9 +527,17 @@ impl Detector for BlobDetector {
 pub struct Segmentation {
     /// One row per detected cell.
     pub detections: Detections,
+    /// Labels on the working grid.
+    work_labels: Vec<u32>,
+    grid: Grid,
+}
+
+impl Segmentation {
     /// The label image at the input's resolution (z, y, x): 0 = background, k = the detection
-    /// whose `label` column is k.
-    pub labels: Array3<u32>,
+    /// whose `label` column is k. Built on demand (each input voxel takes its bin's label).
+    pub fn labels(&self) -> Array3<u32> {
+        upsample_labels(&self.work_labels, &self.grid)
+    }
 }
 
 /// Segments one (z, y, x) volume (timepoint 0; see [`segment_frame`] for several channels and
@@ -560,64 +566,84 @@ fn check_finite(v: &Volume, frame: usize, channel: usize) -> Result<()> {
     Ok(())
 }
 
-fn as_f32_slice<'a>(v: &'a Volume, buf: &'a mut Vec<f32>) -> &'a [f32] {
-    // Only used for the channel-math path: convert the whole volume.
-    *buf = v.to_f32().into_raw_vec_and_offset().0;
-    buf
-}
-
 /// The working image: the (optionally channel-corrected) input as f32, binned by `bin` in x
 /// and y (block means).
 fn working_image(primary: &Volume, sub: Option<(&Volume, f32)>, grid: &Grid) -> Vec<f32> {
+    let sub_f32 = sub.map(|(v, k)| (v.to_f32(), k));
+    let sub_ref = sub_f32.as_ref().map(|(a, k)| (a.as_slice().unwrap_or(&[]), *k));
+    match primary {
+        Volume::U8(a) => bin_image(a.as_standard_layout().as_slice().unwrap_or(&[]), sub_ref, grid),
+        Volume::U16(a) => {
+            bin_image(a.as_standard_layout().as_slice().unwrap_or(&[]), sub_ref, grid)
+        }
+        Volume::F32(a) => {
+            bin_image(a.as_standard_layout().as_slice().unwrap_or(&[]), sub_ref, grid)
+        }
+    }
+}
+
+fn bin_image<T: Copy + Into<f64> + Sync>(
+    src: &[T],
+    sub: Option<(&[f32], f32)>,
+    grid: &Grid,
+) -> Vec<f32>
+where
+    f32: FromLossy<T>,
+{
     let (din, dw) = (grid.input, grid.work);
     let b = grid.bin[0];
     let mut out = vec![0.0f32; dw.len()];
-    let mut sbuf = Vec::new();
-    let subtract = sub.map(|(v, s)| (as_f32_slice(v, &mut sbuf), s));
-    let mut fill = |get: &(dyn Fn(usize) -> f32 + Sync)| {
-        out.par_chunks_mut(dw.plane()).enumerate().for_each(|(z, plane)| {
-            let mut rowacc = vec![0.0f32; dw.nx];
-            let mut counts = vec![0u32; dw.nx];
+    if src.len() != din.len() {
+        return out;
+    }
+    out.par_chunks_mut(dw.plane()).enumerate().for_each_init(
+        || vec![0.0f32; din.nx],
+        |row, (z, plane)| {
             for wy in 0..dw.ny {
-                rowacc.fill(0.0);
-                counts.fill(0);
-                for y in wy * b..((wy + 1) * b).min(din.ny) {
+                let y0 = wy * b;
+                let y1 = ((wy + 1) * b).min(din.ny);
+                let orow = &mut plane[wy * dw.nx..(wy + 1) * dw.nx];
+                row.fill(0.0);
+                for y in y0..y1 {
                     let base = (z * din.ny + y) * din.nx;
-                    for x in 0..din.nx {
-                        let mut v = get(base + x);
-                        if let Some((s, k)) = &subtract {
-                            v -= k * s[base + x];
+                    let s = &src[base..base + din.nx];
+                    for (r, &v) in row.iter_mut().zip(s) {
+                        *r += f32::from_lossy(v);
+                    }
+                    if let Some((m, k)) = sub {
+                        for (r, &v) in row.iter_mut().zip(&m[base..base + din.nx]) {
+                            *r -= k * v;
                         }
-                        rowacc[x / b] += v;
-                        counts[x / b] += 1;
                     }
                 }
-                for ((o, a), c) in
-                    plane[wy * dw.nx..(wy + 1) * dw.nx].iter_mut().zip(&rowacc).zip(&counts)
-                {
-                    *o = a / (*c).max(1) as f32;
+                let ny = (y1 - y0) as f32;
+                for (o, chunk) in orow.iter_mut().zip(row.chunks(b)) {
+                    *o = chunk.iter().sum::<f32>() / (ny * chunk.len() as f32);
                 }
             }
-        });
-    };
-    match primary {
-        Volume::U8(a) => {
-            let s = a.as_standard_layout();
-            let s = s.as_slice().unwrap_or(&[]);
-            fill(&|i| s[i] as f32)
-        }
-        Volume::U16(a) => {
-            let s = a.as_standard_layout();
-            let s = s.as_slice().unwrap_or(&[]);
-            fill(&|i| s[i] as f32)
-        }
-        Volume::F32(a) => {
-            let s = a.as_standard_layout();
-            let s = s.as_slice().unwrap_or(&[]);
-            fill(&|i| s[i])
-        }
-    }
+        },
+    );
     out
+}
+
+/// Lossy conversion of a stored sample to f32.
+trait FromLossy<T> {
+    fn from_lossy(v: T) -> Self;
+}
+impl FromLossy<u8> for f32 {
+    fn from_lossy(v: u8) -> f32 {
+        v as f32
+    }
+}
+impl FromLossy<u16> for f32 {
+    fn from_lossy(v: u16) -> f32 {
+        v as f32
+    }
+}
+impl FromLossy<f32> for f32 {
+    fn from_lossy(v: f32) -> f32 {
+        v
+    }
 }
 
 /// Segments timepoint `frame` given all its channels (each (z, y, x), same sizes); detection
@@ -661,7 +687,8 @@ pub fn segment_frame(
     let two_d = din.nz == 1;
     let empty = |d: Dims| Segmentation {
         detections: empty_detections(!two_d, channels.len()),
-        labels: Array3::zeros(d.shape()),
+        work_labels: vec![0; d.len()],
+        grid: Grid::new(d, voxel, 1),
     };
     if din.is_empty() {
         return Ok(empty(din));
@@ -694,14 +721,12 @@ pub fn segment_frame(
     } else {
         filter::gaussian(&signal, grid.work, ds, wv)
     };
-    let noise_sd = threshold::robust_stats(&smooth).1;
     let input = DetectorInput {
         signal: &signal,
         smooth: &smooth,
         dims: grid.work,
         voxel_um: wv,
         cell_diameter_um: d,
-        noise_sd,
     };
     let mut obj = cfg.detector.detector().detect(&input)?;
     if obj.labels.len() != grid.work.len()
@@ -831,8 +856,7 @@ pub fn segment_frame(
     for (name, c) in cols {
         det.set_column(&name, c)?;
     }
-    let labels = upsample_labels(&obj.labels, &grid);
-    Ok(Segmentation { detections: det, labels })
+    Ok(Segmentation { detections: det, work_labels: obj.labels, grid })
 }
 
 /// Detections with no rows but all the columns [`segment_frame`] writes.
@@ -879,8 +903,8 @@ fn upsample_labels(labels: &[u32], grid: &Grid) -> Array3<u32> {
     out.par_chunks_mut(din.plane()).enumerate().for_each(|(z, plane)| {
         for (y, row) in plane.chunks_exact_mut(din.nx).enumerate() {
             let lrow = &labels[(z * dw.ny + y / b) * dw.nx..(z * dw.ny + y / b + 1) * dw.nx];
-            for (x, v) in row.iter_mut().enumerate() {
-                *v = lrow[x / b];
+            for (chunk, &l) in row.chunks_mut(b).zip(lrow) {
+                chunk.fill(l);
             }
         }
     });

@@ -38,26 +38,26 @@ pub fn distance_transform_sq(mask: &[bool], dims: Dims, voxel_um: [f64; 3]) -> V
         },
     );
     if nz > 1 {
-        // Along z: gather columns in blocks of rows for locality.
-        let cols: Vec<Vec<f32>> = (0..plane)
-            .into_par_iter()
-            .map_init(
-                || (vec![0f32; nz], Vec::new(), Vec::new()),
-                |(f, v, zb), i| {
+        // Along z: each row of columns (fixed y) into a (y, x, z) buffer, then back.
+        let src = &d;
+        let mut t = vec![0f32; dims.len()];
+        t.par_chunks_mut(nx * nz).enumerate().for_each_init(
+            || (vec![0f32; nz], vec![0f32; nz], Vec::new(), Vec::new()),
+            |(f, out, v, zb), (y, chunk)| {
+                for x in 0..nx {
                     for k in 0..nz {
-                        f[k] = d[k * plane + i];
+                        f[k] = src[k * plane + y * nx + x];
                     }
-                    let mut out = vec![0f32; nz];
-                    edt_1d(f, &mut out, voxel_um[2] as f32, v, zb);
-                    out
-                },
-            )
-            .collect();
-        for (i, c) in cols.iter().enumerate() {
-            for k in 0..nz {
-                d[k * plane + i] = c[k];
+                    edt_1d(f, out, voxel_um[2] as f32, v, zb);
+                    chunk[x * nz..(x + 1) * nz].copy_from_slice(out);
+                }
+            },
+        );
+        d.par_chunks_mut(plane).enumerate().for_each(|(k, pl)| {
+            for (i, v) in pl.iter_mut().enumerate() {
+                *v = t[i * nz + k];
             }
-        }
+        });
     }
     d
 }

@@ -1,6 +1,6 @@
 //! Global thresholds: Otsu, triangle, and robust noise estimates.
 //!
-//! All statistics are taken on a deterministic strided subsample of at most about a million
+//! All statistics are taken on a deterministic strided subsample of at most about 262,000
 //! voxels (every n-th voxel), which is plenty for a histogram and keeps the cost independent of
 //! the volume's size.
 
@@ -43,7 +43,7 @@ pub fn subsample(values: &[f32], max: usize) -> Vec<f32> {
 
 /// Median and robust standard deviation (1.4826 × MAD) of `values` (sampled).
 pub fn robust_stats(values: &[f32]) -> (f32, f32) {
-    let mut s = subsample(values, 1 << 20);
+    let mut s = subsample(values, 1 << 18);
     if s.is_empty() {
         return (0.0, 0.0);
     }
@@ -58,7 +58,7 @@ pub fn robust_stats(values: &[f32]) -> (f32, f32) {
 
 /// Histogram of `values` (sampled) in `bins` bins spanning [lo, hi]; returns (counts, lo, width).
 fn histogram(values: &[f32], bins: usize) -> Option<(Vec<f64>, f32, f32)> {
-    let s = subsample(values, 1 << 20);
+    let s = subsample(values, 1 << 18);
     let (lo, hi) =
         s.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     if s.is_empty() || hi <= lo {
