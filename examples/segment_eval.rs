@@ -35,10 +35,12 @@ fn main() -> leukotrack::Result<()> {
     } else {
         vec!["default", "low_snr", "dense", "touching", "shared"]
     };
-    let mut cfg = SegmentConfig::default();
-    cfg.detector = match method {
-        "threshold" => DetectorConfig::Threshold(ThresholdDetector::default()),
-        _ => DetectorConfig::Blob(BlobDetector::default()),
+    let mut cfg = SegmentConfig {
+        detector: match method {
+            "threshold" => DetectorConfig::Threshold(ThresholdDetector::default()),
+            _ => DetectorConfig::Blob(BlobDetector::default()),
+        },
+        ..Default::default()
     };
     if let Ok(j) = std::env::var("SEGMENT_CONFIG") {
         cfg = serde_json::from_str(&j).expect("SEGMENT_CONFIG json");

@@ -284,7 +284,14 @@ fn results_do_not_depend_on_the_thread_count() {
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
-            segment_frame(&[v.clone()], 0, 0, &sc.calibration(), &SegmentConfig::default()).unwrap()
+            segment_frame(
+                std::slice::from_ref(&v),
+                0,
+                0,
+                &sc.calibration(),
+                &SegmentConfig::default(),
+            )
+            .unwrap()
         })
     };
     let (a, b) = (run(1), run(2));

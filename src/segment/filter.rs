@@ -98,7 +98,7 @@ impl Kernel {
     /// A sampled Gaussian of standard deviation `sigma` voxels, truncated at 4σ and normalised
     /// to sum 1. Below 0.05 voxels it is the identity.
     pub fn gaussian(sigma: f64) -> Self {
-        if !(sigma > 0.05) || !sigma.is_finite() {
+        if sigma.is_nan() || sigma <= 0.05 || !sigma.is_finite() {
             return Kernel::identity();
         }
         let r = (4.0 * sigma).ceil().max(1.0) as isize;
@@ -113,7 +113,7 @@ impl Kernel {
     /// second derivative of a quadratic exactly). Below 0.05 voxels it is the discrete
     /// second difference `[1, −2, 1]`.
     pub fn gaussian_d2(sigma: f64) -> Self {
-        if !(sigma > 0.05) || !sigma.is_finite() {
+        if sigma.is_nan() || sigma <= 0.05 || !sigma.is_finite() {
             return Kernel { taps: vec![1.0, -2.0, 1.0] };
         }
         let r = (4.0 * sigma).ceil().max(2.0) as isize;
@@ -356,7 +356,7 @@ fn block_reduce(
     src: &[f32],
     dims: Dims,
     block: [usize; 3],
-    f: impl Fn(&mut Vec<f32>) -> f32 + Sync,
+    f: impl Fn(&mut [f32]) -> f32 + Sync,
 ) -> (Vec<f32>, Dims) {
     let small = Dims {
         nx: dims.nx.div_ceil(block[0]),
@@ -383,7 +383,7 @@ fn block_reduce(
     (out, small)
 }
 
-fn median(buf: &mut Vec<f32>) -> f32 {
+fn median(buf: &mut [f32]) -> f32 {
     if buf.is_empty() {
         return 0.0;
     }
@@ -606,13 +606,13 @@ mod tests {
         }
         let mut g = img.clone();
         subtract_gaussian_background(&mut g, dims, v, 20.0);
-        let far = g[(1 * 64 + 10) * 64 + 50];
+        let far = g[(64 + 10) * 64 + 50];
         assert!(far.abs() < 3.0, "{far}");
         let blob = g[(3 * 64 + 32) * 64 + 32];
         assert!(blob > 40.0, "{blob}");
         let mut t = img;
         subtract_tophat_background(&mut t, dims, v, 10.0);
-        assert!(t[(1 * 64 + 10) * 64 + 50].abs() < 6.0);
+        assert!(t[(64 + 10) * 64 + 50].abs() < 6.0);
         assert!(t[(3 * 64 + 32) * 64 + 32] > 40.0);
     }
 }

@@ -203,7 +203,7 @@ mod tests {
         let mask: Vec<bool> = (0..d.len())
             .map(|_| {
                 state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                (state >> 33) % 3 == 0
+                (state >> 33).is_multiple_of(3)
             })
             .collect();
         for conn in [Connectivity::Six, Connectivity::Eighteen, Connectivity::TwentySix] {

@@ -230,7 +230,7 @@ pub enum SplitSeeds {
 
 /// Threshold detector: a global threshold of the denoised image, 3D connected components,
 /// splitting of touching cells by a seeded watershed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct ThresholdDetector {
     /// How the threshold is chosen.
@@ -241,17 +241,6 @@ pub struct ThresholdDetector {
     pub split: SplitSeeds,
     /// Smallest distance between two seeds, µm (`None`: 0.6 × the diameter).
     pub min_seed_distance_um: Option<f64>,
-}
-
-impl Default for ThresholdDetector {
-    fn default() -> Self {
-        ThresholdDetector {
-            method: ThresholdMethod::default(),
-            connectivity: Connectivity::default(),
-            split: SplitSeeds::default(),
-            min_seed_distance_um: None,
-        }
-    }
 }
 
 /// Blob detector: LoG or DoG at the expected radius, local maxima above a quality threshold,
@@ -698,7 +687,7 @@ pub fn segment_frame(
     let mut signal = working_image(primary, sub, &grid);
     let (lo, hi) =
         signal.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    if !(hi > lo) {
+    if hi.is_nan() || hi <= lo {
         return Ok(empty(din));
     }
     let d = cfg.cell_diameter_um;
@@ -783,13 +772,8 @@ pub fn segment_frame(
     let kept: Vec<usize> = (0..obj.count).filter(|&k| keep[k + 1]).collect();
     label::relabel(&mut obj.labels, &keep);
 
-    let intensities: Vec<Vec<[f64; 3]>> = channels
-        .iter()
-        .map(|c| {
-            let all = features::intensities(&obj.labels, kept.len(), &grid, c);
-            all
-        })
-        .collect();
+    let intensities: Vec<Vec<[f64; 3]>> =
+        channels.iter().map(|c| features::intensities(&obj.labels, kept.len(), &grid, c)).collect();
     let mut det = Detections::new(!two_d);
     for (row, &k) in kept.iter().enumerate() {
         let _ = row;

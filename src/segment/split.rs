@@ -130,7 +130,7 @@ pub fn local_maxima(
                 for x in 0..nx {
                     let i = z * plane + y * nx + x;
                     let c = values[i];
-                    if !(c >= min_value) || allowed.is_some_and(|a| !a[i]) {
+                    if c.is_nan() || c < min_value || allowed.is_some_and(|a| !a[i]) {
                         continue;
                     }
                     let mut is_max = true;
