@@ -142,9 +142,19 @@ pub fn threshold(values: &[f32], method: ThresholdMethod) -> Option<f32> {
 mod tests {
     use super::*;
 
+    /// 90 % background spread over [0, 12), 10 % foreground over [100, 107).
     fn bimodal() -> Vec<f32> {
+        let mut state = 7u64;
         (0..10_000)
-            .map(|i| if i % 10 == 0 { 100.0 + (i % 7) as f32 } else { (i % 13) as f32 })
+            .map(|i| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let u = (state >> 40) as f32 / (1u64 << 24) as f32;
+                if i % 10 == 0 {
+                    100.0 + 7.0 * u
+                } else {
+                    12.0 * u
+                }
+            })
             .collect()
     }
 
