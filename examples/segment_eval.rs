@@ -3,7 +3,7 @@
 //! `cargo run --release --example segment_eval -- [threshold|blob] [scene ...]`
 //! Scenes: `default`, `low_snr`, `dense`, `touching`, `big` (512×512×32), `shared` (the independent simulator's
 //! recording in ../shared/data/synthetic). Prints one line per scene: F1, precision, recall,
-//! RMSE xy/z, the debris false-positive rate and the time per volume.
+//! RMSE xy/z, the debris false-positive rate and the wall-clock and CPU time per volume.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -46,39 +46,43 @@ fn main() -> leukotrack::Result<()> {
         cfg = serde_json::from_str(&j).expect("SEGMENT_CONFIG json");
     }
     for name in scenes {
-        let (truth, dets, secs, debris_fp) = if name == "shared" {
+        let (truth, dets, secs, cpu, debris_fp, voxels) = if name == "shared" {
             let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/synthetic");
             let rec = Recording::open(dir.join("recording.tif"))?;
             let truth = Tracks::read_csv(dir.join("ground_truth.csv"), None)?;
             let mut all = Detections::new(true);
-            let mut secs = 0.0;
+            let (mut secs, mut cpu) = (0.0, 0.0);
             for t in 0..rec.shape().t {
                 let v = rec.volume(t, 0)?;
-                let t0 = Instant::now();
+                let (t0, c0) = (Instant::now(), cpu_seconds());
                 let s = segment_frame(&[v], 0, t, rec.calibration(), &cfg)?;
                 secs += t0.elapsed().as_secs_f64();
+                cpu += cpu_seconds() - c0;
                 push_all(&mut all, &s.detections);
             }
-            (truth, all, secs / rec.shape().t as f64, f64::NAN)
+            let n = rec.shape().t as f64;
+            (truth, all, secs / n, cpu / n, f64::NAN, rec.shape().volume_len())
         } else {
             let sc = scene(name).expect("scene");
             let sim = Simulation::new(&sc)?;
             let cal = sc.calibration();
             let mut all = Detections::new(true);
-            let mut secs = 0.0;
+            let (mut secs, mut cpu) = (0.0, 0.0);
             for t in 0..sc.frames {
                 let v = Volume::U16(sim.render(t, 0)?);
-                let t0 = Instant::now();
+                let (t0, c0) = (Instant::now(), cpu_seconds());
                 let s = segment_frame(&[v], 0, t, &cal, &cfg)?;
                 secs += t0.elapsed().as_secs_f64();
+                cpu += cpu_seconds() - c0;
                 push_all(&mut all, &s.detections);
             }
             let fp = debris_fp_rate(&sim, &all);
-            (sim.truth().clone(), all, secs / sc.frames as f64, fp)
+            let n = sc.frames as f64;
+            (sim.truth().clone(), all, secs / n, cpu / n, fp, sc.shape().volume_len())
         };
         let s = score_detections(&truth, &dets, &EvalConfig::default())?;
         println!(
-            "{method:9} {name:9} F1 {:.4}  P {:.4}  R {:.4}  rmse_xy {:.3}  rmse_z {:.3}  truth {} pred {}  debris_fp {:.3}  {:.1} ms/volume",
+            "{method:9} {name:9} F1 {:.4}  P {:.4}  R {:.4}  rmse_xy {:.3}  rmse_z {:.3}  truth {} pred {}  debris_fp {:.3}  wall {:.1} ms/volume  cpu {:.1} ms/volume  {:.0} Mvoxel per cpu-s",
             s.f1,
             s.precision,
             s.recall,
@@ -87,13 +91,31 @@ fn main() -> leukotrack::Result<()> {
             s.n_truth,
             s.n_predicted,
             debris_fp,
-            secs * 1e3
+            secs * 1e3,
+            cpu * 1e3,
+            voxels as f64 / cpu / 1e6
         );
         if std::env::var("SEGMENT_DEBUG").is_ok() {
             debug_misses(&truth, &dets);
         }
     }
     Ok(())
+}
+
+/// CPU time (user + system) of this process so far, seconds, from /proc/self/stat (Linux;
+/// NaN elsewhere): measures the work done, whatever else loads the machine.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return f64::NAN };
+    let Some(rest) = stat.rsplit(')').next() else { return f64::NAN };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // Fields after the command: state is index 0, utime 11, stime 12 (clock ticks, 100 Hz).
+    match (
+        f.get(11).and_then(|v| v.parse::<f64>().ok()),
+        f.get(12).and_then(|v| v.parse::<f64>().ok()),
+    ) {
+        (Some(u), Some(s)) => (u + s) / 100.0,
+        _ => f64::NAN,
+    }
 }
 
 fn push_all(all: &mut Detections, d: &Detections) {
