@@ -896,8 +896,8 @@ fn upsample_labels(labels: &[u32], grid: &Grid) -> Array3<u32> {
 }
 
 /// Segments every timepoint of `recording` (detection on `channel`, intensities in all
-/// channels), in parallel, in batches of as many timepoints as rayon has threads so that only
-/// those are in memory. `on_frame(t, segmentation)` is called for each timepoint in order
+/// channels), in parallel, in batches of as many timepoints as rayon has threads; the next
+/// batch is read while one is segmented, so at most two batches are in memory. `on_frame(t, segmentation)` is called for each timepoint in order
 /// (e.g. to write its labels); an error from it stops the run.
 pub fn segment_recording_with(
     recording: &Recording,
@@ -916,24 +916,42 @@ pub fn segment_recording_with(
     let cal = recording.calibration().clone();
     let batch = rayon::current_num_threads().max(1);
     let path = recording.path().to_path_buf();
-    for start in (0..shape.t).step_by(batch) {
-        let end = (start + batch).min(shape.t);
-        let results: Vec<Result<Segmentation>> = (start..end)
+    let read = |start: usize| -> Result<Vec<(usize, Vec<Volume>)>> {
+        (start..(start + batch).min(shape.t))
             .into_par_iter()
             .map(|t| {
                 let chans =
                     (0..shape.c).map(|c| recording.volume(t, c)).collect::<Result<Vec<_>>>()?;
-                segment_frame(&chans, channel, t, &cal, cfg).map_err(|e| match e {
-                    Error::Frame { path: None, frame, reason } => {
-                        Error::Frame { path: Some(path.clone()), frame, reason }
-                    }
-                    other => other,
-                })
+                Ok((t, chans))
             })
-            .collect();
-        for (t, r) in (start..end).zip(results) {
+            .collect()
+    };
+    // Batch k is segmented while batch k + 1 is read: two batches in memory at most.
+    let mut next = (shape.t > 0).then(|| read(0));
+    let mut start = 0;
+    while let Some(cur) = next.take() {
+        let cur = cur?;
+        let following = start + batch;
+        let (results, upcoming) = rayon::join(
+            || {
+                cur.into_par_iter()
+                    .map(|(t, chans)| {
+                        segment_frame(&chans, channel, t, &cal, cfg).map_err(|e| match e {
+                            Error::Frame { path: None, frame, reason } => {
+                                Error::Frame { path: Some(path.clone()), frame, reason }
+                            }
+                            other => other,
+                        })
+                    })
+                    .collect::<Vec<Result<Segmentation>>>()
+            },
+            || (following < shape.t).then(|| read(following)),
+        );
+        for (t, r) in (start..).zip(results) {
             on_frame(t, r?)?;
         }
+        next = upcoming;
+        start = following;
     }
     Ok(())
 }
