@@ -34,10 +34,11 @@ fn score_sim(sc: &SynthConfig, cfg: &SegmentConfig) -> leukotrack::eval::Detecti
 
 #[test]
 fn blob_detector_on_the_projects_simulator() {
-    // The default scene (256×256×24 at 0.8×0.8×3 µm, ~50 cells), 3 frames.
-    let sc = SynthConfig { frames: 3, seed: 7, ..Default::default() };
+    // The default scene (256×256×24 at 0.8×0.8×3 µm, ~50 cells), 6 frames.
+    let sc = SynthConfig { frames: 6, seed: 7, ..Default::default() };
     let s = score_sim(&sc, &SegmentConfig::default());
-    assert!(s.f1 >= 0.93, "{s:?}");
+    eprintln!("project simulator: {s:?}");
+    assert!(s.f1 >= 0.95, "{s:?}");
     assert!(s.rmse_xy_um <= 1.0, "{s:?}");
     assert!(s.rmse_z_um.unwrap() <= 2.0, "{s:?}");
 }
@@ -70,23 +71,22 @@ fn touching_pairs_are_split() {
 
 #[test]
 fn shared_synthetic_recording() {
-    // The independent simulator's recording: frames 0–3.
+    // The independent simulator's recording, all 12 frames (fast: ~15 ms each).
     let dir = common::shared_data().join("synthetic");
     let rec = Recording::open(dir.join("recording.tif")).unwrap();
     let truth = Tracks::read_csv(dir.join("ground_truth.csv"), None).unwrap();
     let cfg = SegmentConfig::default();
     let mut all = Detections::new(true);
-    for t in 0..4 {
+    for t in 0..rec.shape().t {
         let v = rec.volume(t, 0).unwrap();
         let d = segment_frame(&[v], 0, t, rec.calibration(), &cfg).unwrap().detections;
         for i in 0..d.len() {
             all.push(d.frame[i], d.x_um[i], d.y_um[i], d.z_um.as_ref().map(|z| z[i]));
         }
     }
-    let rows: Vec<usize> = (0..truth.len()).filter(|&i| truth.frame[i] < 4).collect();
-    let truth = truth.take(&rows);
     let s = score_detections(&truth, &all, &EvalConfig::default()).unwrap();
-    assert!(s.f1 >= 0.94, "{s:?}");
+    eprintln!("shared synthetic: {s:?}");
+    assert!(s.f1 >= 0.95, "{s:?}");
     assert!(s.rmse_xy_um <= 1.0 && s.rmse_z_um.unwrap() <= 2.0, "{s:?}");
 }
 
