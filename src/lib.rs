@@ -58,6 +58,8 @@
 //! - [`metrics`]: motility measures as celltrackR and Beltman et al. define them — per track
 //!   ([`TrackMetrics`]), per step ([`StepMetrics`]), MSD with the motility coefficient and
 //!   persistence time, velocity autocorrelation, distributions and directionality tests.
+//! - [`segment`]: finds the cells of each 3D timepoint ([`segment::segment`],
+//!   [`segment::segment_recording`]) with a threshold or a blob (LoG) detector.
 //! - [`track::assign`]: linear assignment (used for one-to-one matching and by the linker).
 //!
 //! ## Conventions
@@ -81,6 +83,7 @@ pub mod error;
 pub mod eval;
 pub mod io;
 pub mod metrics;
+pub mod segment;
 pub mod synth;
 pub mod table;
 pub mod track;

@@ -194,3 +194,94 @@ fn link_reproduces_trackmate_from_the_command_line() {
     ]);
     assert!(!ok && err.contains("frame-interval"), "{err}");
 }
+
+#[test]
+fn segment_writes_detections_labels_and_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (ok, _, err) = leukotrack(&[
+        "synth",
+        "-o",
+        d,
+        "--frames",
+        "2",
+        "--size",
+        "128,128,12",
+        "--channels",
+        "2",
+        "--seed",
+        "4",
+        "--quiet",
+    ]);
+    assert!(ok, "{err}");
+    let rec = dir.path().join("recording.tif");
+    let out = dir.path().join("seg");
+    let (ok, _, err) = leukotrack(&[
+        "segment",
+        rec.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--labels",
+        "--cell-diameter",
+        "10",
+        "--quiet",
+    ]);
+    assert!(ok, "{err}");
+    let csv = std::fs::read_to_string(out.join("detections.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.starts_with("frame,x_um,y_um,z_um,volume_um3,mean_intensity,"), "{header}");
+    assert!(header.contains("mean_intensity_c1"), "{header}");
+    assert!(csv.lines().count() > 3, "{csv}");
+    let settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("segment.json")).unwrap()).unwrap();
+    assert_eq!(settings["detector"]["kind"], "blob");
+    // The label images: one channel, the recording's size and calibration.
+    let (ok, info, _) = leukotrack(&["info", out.join("labels.tif").to_str().unwrap(), "--json"]);
+    assert!(ok);
+    let v: Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(v["shape"], serde_json::json!({"t": 2, "c": 1, "z": 12, "y": 128, "x": 128}));
+    assert_eq!(v["voxel_size_um"]["z"], 3.0);
+    // Scored against the truth it is good.
+    let gt = dir.path().join("ground_truth.csv");
+    let (ok, o, err) = leukotrack(&[
+        "eval",
+        "--truth",
+        gt.to_str().unwrap(),
+        "--detections",
+        out.join("detections.csv").to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let s: Value = serde_json::from_str(&o).unwrap();
+    assert!(s["f1"].as_f64().unwrap() > 0.8, "{s}");
+    // The threshold detector, and errors naming the flag.
+    let (ok, _, err) = leukotrack(&[
+        "segment",
+        rec.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--method",
+        "threshold",
+        "--quiet",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = leukotrack(&[
+        "segment",
+        rec.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--channel",
+        "2",
+    ]);
+    assert!(!ok && err.contains("channel") && err.trim().lines().count() == 1, "{err}");
+    let (ok, _, err) = leukotrack(&[
+        "segment",
+        rec.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--cell-diameter=-4",
+    ]);
+    assert!(!ok && err.contains("cell_diameter_um"), "{err}");
+    let (ok, help, _) = leukotrack(&["segment", "--help"]);
+    assert!(ok && help.contains("Default: blob"), "{help}");
+}

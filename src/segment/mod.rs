@@ -1,0 +1,994 @@
+//! Segmentation: find every leukocyte in each 3D timepoint.
+//!
+//! [`segment`] turns one (z, y, x) volume into [`Detections`]; [`segment_recording`] streams a
+//! [`Recording`]'s timepoints through it in parallel, holding only a few in memory. Every size
+//! in [`SegmentConfig`] is in µm and converted per axis (voxels are anisotropic); every default
+//! follows from one number, the expected cell diameter.
+//!
+//! The steps, each configurable:
+//!
+//! 1. optional channel arithmetic (e.g. subtract a scaled autofluorescence channel);
+//! 2. optional binning in x and y to a working grid of about diameter/4 (auto; the input's own
+//!    grid when its voxels are already that large — [`SegmentConfig::bin_xy`]);
+//! 3. background subtraction ([`Background`]: large Gaussian or top-hat, on block medians);
+//! 4. denoising by an anisotropic Gaussian ([`SegmentConfig::denoise_sigma_um`]);
+//! 5. a detector behind the [`Detector`] trait, chosen by [`DetectorConfig`]:
+//!    [`ThresholdDetector`] (threshold + connected components + seeded watershed) or
+//!    [`BlobDetector`] (LoG/DoG + non-maximum suppression + sub-voxel fit);
+//! 6. a volume filter (µm³);
+//! 7. measurements ([`features`]) — intensity-weighted centroid, volume, intensities of every
+//!    channel at full resolution, bounding box, principal axes, elongation, sphericity, border
+//!    flags — and, for objects cut by the border, their centre extrapolated from the areas of
+//!    their cross-sections ([`features::truncated_centre`]); objects whose centre then lies
+//!    outside the imaged volume are dropped, as ground truth counts a cell only when its
+//!    centre is inside.
+//!
+//! ```
+//! use leukotrack::segment::{segment, SegmentConfig};
+//! use leukotrack::synth::{Simulation, SynthConfig};
+//! use leukotrack::Volume;
+//!
+//! # fn main() -> leukotrack::Result<()> {
+//! let sim = Simulation::new(&SynthConfig { frames: 1, size: [96, 96, 12], ..Default::default() })?;
+//! let volume = Volume::U16(sim.render(0, 0)?);
+//! let cal = sim.config().calibration();
+//! let det = segment(&volume, &cal, &SegmentConfig::default())?;
+//! assert!(det.column("volume_um3").is_some());
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod blob;
+pub mod features;
+pub mod filter;
+pub mod label;
+pub mod split;
+pub mod threshold;
+
+use ndarray::Array3;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::calib::Calibration;
+use crate::error::{Error, Result};
+use crate::io::{Recording, Volume};
+use crate::table::{Column, Detections};
+use blob::BlobFilter;
+use features::{Grid, ObjectFeatures};
+use filter::Dims;
+use label::Connectivity;
+use threshold::ThresholdMethod;
+
+/// Every parameter of the segmentation. Sizes in µm (converted per axis), volumes in µm³.
+/// `None` means "derived from [`SegmentConfig::cell_diameter_um`]".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SegmentConfig {
+    /// Expected cell diameter, µm (default 10). Every other size defaults from it.
+    pub cell_diameter_um: f64,
+    /// Bin factor in x and y before filtering (the z step is never binned). `None`: the
+    /// largest factor keeping working voxels ≤ diameter/4 in x and y, at most 4 (1 for voxels
+    /// already that large; 3 for 10 µm cells at 0.8 µm voxels). Centroids, volumes and shapes are measured on the working grid,
+    /// intensities on the input grid.
+    pub bin_xy: Option<usize>,
+    /// Smooth background to subtract.
+    pub background: Background,
+    /// Gaussian denoising σ (x, y, z), µm; `None`: diameter/10 on each axis; `[0, 0, 0]`: off.
+    pub denoise_sigma_um: Option<[f64; 3]>,
+    /// Channel arithmetic before detection.
+    pub channel_math: Option<ChannelMath>,
+    /// The detector and its settings.
+    pub detector: DetectorConfig,
+    /// Smallest object kept, µm³; `None`: 1/5 of the expected cell volume (π/6·d³; in 2D,
+    /// π/4·d² × the z step). Debris specks are far smaller.
+    pub min_volume_um3: Option<f64>,
+    /// Largest object kept, µm³; `None`: no limit.
+    pub max_volume_um3: Option<f64>,
+    /// Extrapolate the centre of objects cut by the volume's border from their
+    /// cross-sections (see [`features::truncated_centre`]).
+    pub border_refinement: bool,
+    /// Drop objects whose (refined) centre lies outside the imaged volume
+    /// [−v/2, (n − ½)·v) on some axis.
+    pub drop_outside: bool,
+}
+
+impl Default for SegmentConfig {
+    fn default() -> Self {
+        SegmentConfig {
+            cell_diameter_um: 10.0,
+            bin_xy: None,
+            background: Background::default(),
+            denoise_sigma_um: None,
+            channel_math: None,
+            detector: DetectorConfig::default(),
+            min_volume_um3: None,
+            max_volume_um3: None,
+            border_refinement: true,
+            drop_outside: true,
+        }
+    }
+}
+
+/// The smooth background subtracted before detection.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Background {
+    /// No subtraction.
+    None,
+    /// A large-scale Gaussian of σ µm (`None`: 2 × the cell diameter) of the block medians.
+    Gaussian {
+        /// σ, µm.
+        sigma_um: Option<f64>,
+    },
+    /// A grey opening (rolling-ball-like top-hat) of half-width `radius_um` (`None`: the cell
+    /// diameter).
+    TopHat {
+        /// Half-width of the structuring box, µm.
+        radius_um: Option<f64>,
+    },
+}
+
+impl Default for Background {
+    fn default() -> Self {
+        Background::Gaussian { sigma_um: None }
+    }
+}
+
+/// `channel − scale × subtract_channel`, voxel by voxel, before detection (e.g. to remove an
+/// autofluorescence channel's bright specks).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelMath {
+    /// The channel subtracted (0-based).
+    pub subtract_channel: usize,
+    /// Its factor.
+    pub scale: f64,
+}
+
+/// The detector, as a tagged config (`kind = "threshold"` or `"blob"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DetectorConfig {
+    /// Threshold + connected components + watershed splitting.
+    Threshold(ThresholdDetector),
+    /// Blob detection (LoG/DoG).
+    Blob(BlobDetector),
+}
+
+impl Default for DetectorConfig {
+    /// The blob detector: it scores better on the shared synthetic recording (see
+    /// BENCHMARKS.md).
+    fn default() -> Self {
+        DetectorConfig::Blob(BlobDetector::default())
+    }
+}
+
+impl DetectorConfig {
+    /// The detector behind the config.
+    pub fn detector(&self) -> &dyn Detector {
+        match self {
+            DetectorConfig::Threshold(d) => d,
+            DetectorConfig::Blob(d) => d,
+        }
+    }
+}
+
+/// What a detector sees: the working-grid image after background subtraction (and its
+/// denoised version), the grid's voxel size and the expected cell size.
+#[derive(Debug, Clone, Copy)]
+pub struct DetectorInput<'a> {
+    /// Background-subtracted image.
+    pub signal: &'a [f32],
+    /// `signal` after the denoising Gaussian.
+    pub smooth: &'a [f32],
+    /// Working-grid sizes.
+    pub dims: Dims,
+    /// Working voxel size (x, y, z), µm.
+    pub voxel_um: [f64; 3],
+    /// Expected cell diameter, µm.
+    pub cell_diameter_um: f64,
+}
+
+/// What a detector finds: a label image on the working grid and, per object, its quality and
+/// (optionally) a refined position in working-voxel coordinates (x, y, z).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Objects {
+    /// Labels 1..=count (0 = background), working grid.
+    pub labels: Vec<u32>,
+    /// Number of objects.
+    pub count: usize,
+    /// Quality of each object (detector-specific; larger = more certain).
+    pub quality: Vec<f64>,
+    /// Refined position of each object in working-voxel coordinates, when the detector has
+    /// one (the blob detector's sub-voxel peak); else the centroid is used.
+    pub position: Vec<Option<[f64; 3]>>,
+}
+
+/// A detector: finds objects in a prepared image. Implementations are interchangeable, like
+/// TrackMate's detectors.
+pub trait Detector: Sync {
+    /// Short name (`threshold`, `blob`).
+    fn name(&self) -> &'static str;
+    /// Checks the settings, naming the first parameter out of range.
+    fn validate(&self) -> Result<()>;
+    /// Finds the objects.
+    fn detect(&self, input: &DetectorInput<'_>) -> Result<Objects>;
+}
+
+/// How touching cells are split by the threshold detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitSeeds {
+    /// No splitting: one object per connected component.
+    None,
+    /// Seeds at maxima of the distance transform (µm, anisotropic).
+    #[default]
+    Distance,
+    /// Seeds at maxima of the LoG at the cell scale.
+    Log,
+}
+
+/// Threshold detector: a global threshold of the denoised image, 3D connected components,
+/// splitting of touching cells by a seeded watershed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThresholdDetector {
+    /// How the threshold is chosen.
+    pub method: ThresholdMethod,
+    /// Connectivity of components.
+    pub connectivity: Connectivity,
+    /// Seeds of the watershed that splits touching cells.
+    pub split: SplitSeeds,
+    /// Smallest distance between two seeds, µm (`None`: 0.6 × the diameter).
+    pub min_seed_distance_um: Option<f64>,
+}
+
+/// Blob detector: LoG or DoG at the expected radius, local maxima above a quality threshold,
+/// non-maximum suppression in µm, sub-voxel quadratic refinement; each blob's region is grown
+/// from its peak over the denoised image down to a fraction of the peak's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlobDetector {
+    /// LoG or DoG.
+    pub filter: BlobFilter,
+    /// Blob radius, µm (`None`: half the diameter); σ = radius/√n in n dimensions.
+    pub radius_um: Option<f64>,
+    /// Smallest quality kept (strictly above), in the filter's units: the scale-normalised
+    /// response, about 0.9 × a ball's contrast. `None`: `quality_k` × the robust noise of the
+    /// response. (TrackMate's LoG quality is 2/σ² × this response with σ in pixels: / 6.25 for
+    /// its radius 5 px in 2D.)
+    pub quality: Option<f64>,
+    /// Multiple of the response's noise for the automatic quality threshold.
+    pub quality_k: f64,
+    /// Smallest distance between two blobs, µm (`None`: the radius; 0: every 3×3×3 maximum,
+    /// as TrackMate).
+    pub nms_radius_um: Option<f64>,
+    /// Sub-voxel refinement by a quadratic fit.
+    pub subpixel: bool,
+    /// A blob's region: voxels reached from its peak whose denoised value is at least this
+    /// fraction of the peak's.
+    pub region_fraction: f64,
+}
+
+impl Default for BlobDetector {
+    fn default() -> Self {
+        BlobDetector {
+            filter: BlobFilter::Log,
+            radius_um: None,
+            quality: None,
+            quality_k: 8.0,
+            nms_radius_um: None,
+            subpixel: true,
+            region_fraction: 0.5,
+        }
+    }
+}
+
+fn positive(name: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::param(name, format!("must be a positive number, got {v}")))
+    }
+}
+
+fn non_negative(name: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::param(name, format!("must be ≥ 0, got {v}")))
+    }
+}
+
+impl SegmentConfig {
+    /// A config for cells of `diameter_um` with everything else at its default.
+    #[must_use]
+    pub fn for_diameter(diameter_um: f64) -> Self {
+        SegmentConfig { cell_diameter_um: diameter_um, ..Default::default() }
+    }
+
+    /// Checks every parameter, naming the first one out of range.
+    pub fn validate(&self) -> Result<()> {
+        positive("cell_diameter_um", self.cell_diameter_um)?;
+        if self.bin_xy == Some(0) {
+            return Err(Error::param("bin_xy", "must be ≥ 1 (1 = no binning)"));
+        }
+        match self.background {
+            Background::None => {}
+            Background::Gaussian { sigma_um: Some(s) } => positive("background.sigma_um", s)?,
+            Background::TopHat { radius_um: Some(r) } => positive("background.radius_um", r)?,
+            _ => {}
+        }
+        if let Some(s) = self.denoise_sigma_um {
+            for v in s {
+                non_negative("denoise_sigma_um", v)?;
+            }
+        }
+        if let Some(m) = self.channel_math {
+            if !m.scale.is_finite() {
+                return Err(Error::param("channel_math.scale", "must be a finite number"));
+            }
+        }
+        if let Some(v) = self.min_volume_um3 {
+            non_negative("min_volume_um3", v)?;
+        }
+        if let Some(v) = self.max_volume_um3 {
+            positive("max_volume_um3", v)?;
+        }
+        if let (Some(lo), Some(hi)) = (self.min_volume_um3, self.max_volume_um3) {
+            if lo > hi {
+                return Err(Error::param(
+                    "min_volume_um3",
+                    format!("min {lo} µm³ is larger than max_volume_um3 {hi} µm³"),
+                ));
+            }
+        }
+        self.detector.detector().validate()
+    }
+
+    /// The bin factor in x and y for voxels of `voxel_um`.
+    pub fn bin_for(&self, voxel_um: [f64; 3]) -> usize {
+        self.bin_xy.unwrap_or_else(|| {
+            let target = self.cell_diameter_um / 4.0;
+            let b = (target / voxel_um[0].max(voxel_um[1])).floor();
+            b.clamp(1.0, 4.0) as usize
+        })
+    }
+
+    /// The expected cell volume, µm³ (π/6·d³; in 2D π/4·d² × the z step).
+    fn expected_volume(&self, two_d: bool, vz: f64) -> f64 {
+        let d = self.cell_diameter_um;
+        if two_d {
+            std::f64::consts::PI / 4.0 * d * d * vz
+        } else {
+            std::f64::consts::PI / 6.0 * d * d * d
+        }
+    }
+}
+
+impl Detector for ThresholdDetector {
+    fn name(&self) -> &'static str {
+        "threshold"
+    }
+
+    fn validate(&self) -> Result<()> {
+        match self.method {
+            ThresholdMethod::Manual { value } if !value.is_finite() => {
+                return Err(Error::param("threshold.value", "must be a finite number"))
+            }
+            ThresholdMethod::Noise { k } => positive("threshold.k", k)?,
+            _ => {}
+        }
+        if let Some(d) = self.min_seed_distance_um {
+            positive("min_seed_distance_um", d)?;
+        }
+        Ok(())
+    }
+
+    fn detect(&self, input: &DetectorInput<'_>) -> Result<Objects> {
+        let dims = input.dims;
+        let Some(t) = threshold::threshold(input.smooth, self.method) else {
+            return Ok(Objects { labels: vec![0; dims.len()], ..Default::default() });
+        };
+        let mask: Vec<bool> = input.smooth.iter().map(|&v| v > t).collect();
+        let (comp, ncomp) = label::label(&mask, dims, self.connectivity);
+        let (labels, count) = if self.split == SplitSeeds::None || ncomp == 0 {
+            (comp, ncomp)
+        } else {
+            let d = self.min_seed_distance_um.unwrap_or(0.6 * input.cell_diameter_um);
+            let priority: Vec<f32> = match self.split {
+                SplitSeeds::Log => {
+                    let ndim = if dims.nz == 1 { 2 } else { 3 };
+                    let s = blob::sigma_for_radius(input.cell_diameter_um / 2.0, ndim);
+                    filter::log_filter(input.signal, dims, s, input.voxel_um)
+                }
+                _ => split::distance_transform_sq(&mask, dims, input.voxel_um)
+                    .iter()
+                    .map(|v| v.sqrt())
+                    .collect(),
+            };
+            let seeds =
+                split::local_maxima(&priority, Some(&mask), dims, f32::MIN, d, input.voxel_um);
+            let floor = vec![f32::NEG_INFINITY; seeds.len()];
+            let mut ws = split::watershed(&priority, Some(&mask), dims, &seeds, &floor);
+            // Components without a seed keep their own label after the seeded ones.
+            let ns = seeds.len() as u32;
+            for (w, &c) in ws.iter_mut().zip(&comp) {
+                if *w == 0 && c != 0 {
+                    *w = ns + c;
+                }
+            }
+            let mut present = vec![false; ns as usize + ncomp + 1];
+            for &w in &ws {
+                present[w as usize] = true;
+            }
+            present[0] = false;
+            let n = label::relabel(&mut ws, &present);
+            (ws, n)
+        };
+        let mut quality = vec![f64::NEG_INFINITY; count];
+        for (&l, &v) in labels.iter().zip(input.smooth) {
+            if l != 0 {
+                let q = &mut quality[l as usize - 1];
+                *q = q.max(v as f64);
+            }
+        }
+        Ok(Objects { labels, count, quality, position: vec![None; count] })
+    }
+}
+
+impl Detector for BlobDetector {
+    fn name(&self) -> &'static str {
+        "blob"
+    }
+
+    fn validate(&self) -> Result<()> {
+        if let Some(r) = self.radius_um {
+            positive("radius_um", r)?;
+        }
+        if let Some(q) = self.quality {
+            if !q.is_finite() {
+                return Err(Error::param("quality", "must be a finite number"));
+            }
+        }
+        positive("quality_k", self.quality_k)?;
+        if let Some(r) = self.nms_radius_um {
+            non_negative("nms_radius_um", r)?;
+        }
+        if !(self.region_fraction > 0.0 && self.region_fraction < 1.0) {
+            return Err(Error::param(
+                "region_fraction",
+                format!("must lie in (0, 1), got {}", self.region_fraction),
+            ));
+        }
+        Ok(())
+    }
+
+    fn detect(&self, input: &DetectorInput<'_>) -> Result<Objects> {
+        let dims = input.dims;
+        let ndim = if dims.nz == 1 { 2 } else { 3 };
+        let radius = self.radius_um.unwrap_or(input.cell_diameter_um / 2.0);
+        let sigma = blob::sigma_for_radius(radius, ndim);
+        let resp = blob::response(input.signal, dims, sigma, input.voxel_um, self.filter);
+        let min_q = match self.quality {
+            Some(q) => q as f32,
+            None => {
+                let (med, sd) = threshold::robust_stats(&resp);
+                if sd > 0.0 {
+                    med + self.quality_k as f32 * sd
+                } else {
+                    // A noiseless response: only what clearly stands out of it.
+                    let max = resp.iter().fold(0.0f32, |a, &b| a.max(b));
+                    if max <= 0.0 {
+                        return Ok(Objects { labels: vec![0; dims.len()], ..Default::default() });
+                    }
+                    med.max(0.0) + 0.05 * max
+                }
+            }
+        };
+        let nms = self.nms_radius_um.unwrap_or(radius);
+        let blobs = blob::find_blobs(&resp, dims, input.voxel_um, min_q, nms, self.subpixel);
+        let seeds: Vec<usize> = blobs.iter().map(|b| b.index).collect();
+        // Regions: grown over the denoised image down to a fraction of each peak.
+        let floor: Vec<f32> = seeds
+            .iter()
+            .map(|&i| {
+                let p = input.smooth[i];
+                if p > 0.0 {
+                    (self.region_fraction as f32 * p).max(f32::MIN_POSITIVE)
+                } else {
+                    f32::INFINITY
+                }
+            })
+            .collect();
+        let labels = split::watershed(input.smooth, None, dims, &seeds, &floor);
+        Ok(Objects {
+            labels,
+            count: blobs.len(),
+            quality: blobs.iter().map(|b| b.quality as f64).collect(),
+            position: blobs.iter().map(|b| Some(b.position)).collect(),
+        })
+    }
+}
+
+/// The result of segmenting one timepoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segmentation {
+    /// One row per detected cell.
+    pub detections: Detections,
+    /// Labels on the working grid.
+    work_labels: Vec<u32>,
+    grid: Grid,
+}
+
+impl Segmentation {
+    /// The label image at the input's resolution (z, y, x): 0 = background, k = the detection
+    /// whose `label` column is k. Built on demand (each input voxel takes its bin's label).
+    pub fn labels(&self) -> Array3<u32> {
+        upsample_labels(&self.work_labels, &self.grid)
+    }
+}
+
+/// Segments one (z, y, x) volume (timepoint 0; see [`segment_frame`] for several channels and
+/// a frame number).
+pub fn segment(
+    volume: &Volume,
+    calibration: &Calibration,
+    cfg: &SegmentConfig,
+) -> Result<Detections> {
+    segment_frame(std::slice::from_ref(volume), 0, 0, calibration, cfg).map(|s| s.detections)
+}
+
+fn check_finite(v: &Volume, frame: usize, channel: usize) -> Result<()> {
+    if let Volume::F32(a) = v {
+        if let Some((idx, val)) = a.indexed_iter().find(|(_, x)| !x.is_finite()) {
+            return Err(Error::Frame {
+                path: None,
+                frame,
+                reason: format!(
+                    "channel {channel}: voxel (z={}, y={}, x={}) is {val}: float data must be finite",
+                    idx.0, idx.1, idx.2
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The working image: the (optionally channel-corrected) input as f32, binned by `bin` in x
+/// and y (block means).
+fn working_image(primary: &Volume, sub: Option<(&Volume, f32)>, grid: &Grid) -> Vec<f32> {
+    let sub_f32 = sub.map(|(v, k)| (v.to_f32(), k));
+    let sub_ref = sub_f32.as_ref().map(|(a, k)| (a.as_slice().unwrap_or(&[]), *k));
+    match primary {
+        Volume::U8(a) => bin_image(a.as_standard_layout().as_slice().unwrap_or(&[]), sub_ref, grid),
+        Volume::U16(a) => {
+            bin_image(a.as_standard_layout().as_slice().unwrap_or(&[]), sub_ref, grid)
+        }
+        Volume::F32(a) => {
+            bin_image(a.as_standard_layout().as_slice().unwrap_or(&[]), sub_ref, grid)
+        }
+    }
+}
+
+fn bin_image<T: Copy + Into<f64> + Sync>(
+    src: &[T],
+    sub: Option<(&[f32], f32)>,
+    grid: &Grid,
+) -> Vec<f32>
+where
+    f32: FromLossy<T>,
+{
+    let (din, dw) = (grid.input, grid.work);
+    let b = grid.bin[0];
+    let mut out = vec![0.0f32; dw.len()];
+    if src.len() != din.len() {
+        return out;
+    }
+    out.par_chunks_mut(dw.plane()).enumerate().for_each_init(
+        || vec![0.0f32; din.nx],
+        |row, (z, plane)| {
+            for wy in 0..dw.ny {
+                let y0 = wy * b;
+                let y1 = ((wy + 1) * b).min(din.ny);
+                let orow = &mut plane[wy * dw.nx..(wy + 1) * dw.nx];
+                row.fill(0.0);
+                for y in y0..y1 {
+                    let base = (z * din.ny + y) * din.nx;
+                    let s = &src[base..base + din.nx];
+                    for (r, &v) in row.iter_mut().zip(s) {
+                        *r += f32::from_lossy(v);
+                    }
+                    if let Some((m, k)) = sub {
+                        for (r, &v) in row.iter_mut().zip(&m[base..base + din.nx]) {
+                            *r -= k * v;
+                        }
+                    }
+                }
+                let ny = (y1 - y0) as f32;
+                for (o, chunk) in orow.iter_mut().zip(row.chunks(b)) {
+                    *o = chunk.iter().sum::<f32>() / (ny * chunk.len() as f32);
+                }
+            }
+        },
+    );
+    out
+}
+
+/// Lossy conversion of a stored sample to f32.
+trait FromLossy<T> {
+    fn from_lossy(v: T) -> Self;
+}
+impl FromLossy<u8> for f32 {
+    fn from_lossy(v: u8) -> f32 {
+        v as f32
+    }
+}
+impl FromLossy<u16> for f32 {
+    fn from_lossy(v: u16) -> f32 {
+        v as f32
+    }
+}
+impl FromLossy<f32> for f32 {
+    fn from_lossy(v: f32) -> f32 {
+        v
+    }
+}
+
+/// Segments timepoint `frame` given all its channels (each (z, y, x), same sizes); detection
+/// runs on `channels[channel]` and intensities are measured in every channel.
+pub fn segment_frame(
+    channels: &[Volume],
+    channel: usize,
+    frame: usize,
+    calibration: &Calibration,
+    cfg: &SegmentConfig,
+) -> Result<Segmentation> {
+    cfg.validate()?;
+    let primary = channels.get(channel).ok_or_else(|| {
+        Error::param("channel", format!("channel {channel} of {} channels", channels.len()))
+    })?;
+    let shape = primary.dim();
+    for (c, v) in channels.iter().enumerate() {
+        if v.dim() != shape {
+            return Err(Error::Frame {
+                path: None,
+                frame,
+                reason: format!("channel {c} is {:?}, channel {channel} is {shape:?}", v.dim()),
+            });
+        }
+        check_finite(v, frame, c)?;
+    }
+    let sub = match cfg.channel_math {
+        Some(m) => Some((
+            channels.get(m.subtract_channel).ok_or_else(|| {
+                Error::param(
+                    "channel_math.subtract_channel",
+                    format!("channel {} of {} channels", m.subtract_channel, channels.len()),
+                )
+            })?,
+            m.scale as f32,
+        )),
+        None => None,
+    };
+    let voxel = calibration.voxel_size_um()?.to_array();
+    let din = Dims { nz: shape.0, ny: shape.1, nx: shape.2 };
+    let two_d = din.nz == 1;
+    let empty = |d: Dims| Segmentation {
+        detections: empty_detections(!two_d, channels.len()),
+        work_labels: vec![0; d.len()],
+        grid: Grid::new(d, voxel, 1),
+    };
+    if din.is_empty() {
+        return Ok(empty(din));
+    }
+    let grid = Grid::new(din, voxel, cfg.bin_for(voxel));
+    let wv = grid.work_voxel_um();
+    let mut signal = working_image(primary, sub, &grid);
+    let (lo, hi) =
+        signal.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    if hi.is_nan() || hi <= lo {
+        return Ok(empty(din));
+    }
+    let d = cfg.cell_diameter_um;
+    match cfg.background {
+        Background::None => {}
+        Background::Gaussian { sigma_um } => filter::subtract_gaussian_background(
+            &mut signal,
+            grid.work,
+            wv,
+            sigma_um.unwrap_or(2.0 * d),
+        ),
+        Background::TopHat { radius_um } => {
+            filter::subtract_tophat_background(&mut signal, grid.work, wv, radius_um.unwrap_or(d))
+        }
+    }
+    let ds = cfg.denoise_sigma_um.unwrap_or([d / 10.0; 3]);
+    let ds = if two_d { [ds[0], ds[1], 0.0] } else { ds };
+    let smooth = if ds.iter().all(|&s| s == 0.0) {
+        signal.clone()
+    } else {
+        filter::gaussian(&signal, grid.work, ds, wv)
+    };
+    let input = DetectorInput {
+        signal: &signal,
+        smooth: &smooth,
+        dims: grid.work,
+        voxel_um: wv,
+        cell_diameter_um: d,
+    };
+    let mut obj = cfg.detector.detector().detect(&input)?;
+    if obj.labels.len() != grid.work.len()
+        || obj.quality.len() != obj.count
+        || obj.position.len() != obj.count
+    {
+        return Err(Error::data(format!(
+            "detector `{}` returned inconsistent objects",
+            cfg.detector.detector().name()
+        )));
+    }
+
+    // Measure, refine positions of cut objects, filter.
+    let feats = features::measure(&obj.labels, obj.count, &smooth, &grid);
+    let min_v = cfg.min_volume_um3.unwrap_or(cfg.expected_volume(two_d, voxel[2]) / 5.0);
+    let max_v = cfg.max_volume_um3.unwrap_or(f64::INFINITY);
+    let field: [[f64; 2]; 3] =
+        std::array::from_fn(|a| [-0.5 * voxel[a], (din.axis(a) as f64 - 0.5) * voxel[a]]);
+    let mut keep = vec![false; obj.count + 1];
+    let mut pos = vec![[0.0; 3]; obj.count];
+    for (k, f) in feats.iter().enumerate() {
+        let mut p = match obj.position[k] {
+            Some(q) => std::array::from_fn(|a| grid.centre_um(a, q[a])),
+            None => f.centroid_um,
+        };
+        if cfg.border_refinement {
+            for a in 0..3 {
+                let n = grid.work.axis(a);
+                if n <= 1 {
+                    continue;
+                }
+                let lo_edge = grid.centre_um(a, 0.0);
+                let hi_edge = grid.centre_um(a, (n - 1) as f64);
+                let touches_lo = f.bbox_min_um[a] <= lo_edge;
+                let touches_hi = f.bbox_max_um[a] >= hi_edge;
+                if touches_lo == touches_hi {
+                    continue;
+                }
+                let areas = features::slice_areas(&obj.labels, &smooth, k as u32 + 1, &grid, f, a);
+                let outward = if touches_lo { -1.0 } else { 1.0 };
+                let spacing = grid.work_voxel_um()[a];
+                p[a] =
+                    features::truncated_centre(&areas, f.centroid_um[a], outward, d / 2.0, spacing);
+            }
+        }
+        pos[k] = p;
+        let inside =
+            (0..3).all(|a| din.axis(a) <= 1 || (p[a] >= field[a][0] && p[a] < field[a][1]));
+        keep[k + 1] = f.voxels > 0
+            && f.volume_um3 >= min_v
+            && f.volume_um3 <= max_v
+            && (!cfg.drop_outside || inside);
+    }
+    let kept: Vec<usize> = (0..obj.count).filter(|&k| keep[k + 1]).collect();
+    label::relabel(&mut obj.labels, &keep);
+
+    let intensities: Vec<Vec<[f64; 3]>> =
+        channels.iter().map(|c| features::intensities(&obj.labels, kept.len(), &grid, c)).collect();
+    let mut det = Detections::new(!two_d);
+    for (row, &k) in kept.iter().enumerate() {
+        let _ = row;
+        det.push(frame as u32, pos[k][0], pos[k][1], if two_d { None } else { Some(pos[k][2]) });
+    }
+    let fsel: Vec<&ObjectFeatures> = kept.iter().map(|&k| &feats[k]).collect();
+    let col = |f: &dyn Fn(usize, &ObjectFeatures) -> f64| -> Column {
+        Column::Float(kept.iter().zip(&fsel).map(|(&k, o)| f(k, o)).collect())
+    };
+    let mut cols: Vec<(String, Column)> = vec![
+        ("volume_um3".into(), col(&|_, o| o.volume_um3)),
+        (
+            "mean_intensity".into(),
+            Column::Float(intensities[channel].iter().map(|v| v[0]).collect()),
+        ),
+        (
+            "max_intensity".into(),
+            Column::Float(intensities[channel].iter().map(|v| v[1]).collect()),
+        ),
+        (
+            "sum_intensity".into(),
+            Column::Float(intensities[channel].iter().map(|v| v[2]).collect()),
+        ),
+        ("quality".into(), col(&|k, _| obj.quality[k])),
+        ("label".into(), Column::Float((1..=kept.len()).map(|l| l as f64).collect())),
+    ];
+    let axes = ["x", "y", "z"];
+    let nax = if two_d { 2 } else { 3 };
+    for a in 0..nax {
+        cols.push((format!("centroid_{}_um", axes[a]), col(&|_, o| o.centroid_um[a])));
+    }
+    for a in 0..nax {
+        cols.push((format!("bbox_min_{}_um", axes[a]), col(&|_, o| o.bbox_min_um[a])));
+        cols.push((format!("bbox_max_{}_um", axes[a]), col(&|_, o| o.bbox_max_um[a])));
+    }
+    for i in 0..nax {
+        cols.push((format!("semi_axis_{}_um", i + 1), col(&|_, o| o.semi_axes_um[i])));
+    }
+    for a in 0..nax {
+        cols.push((format!("major_axis_{}", axes[a]), col(&|_, o| o.major_axis[a])));
+    }
+    cols.push(("elongation".into(), col(&|_, o| o.elongation)));
+    if !two_d {
+        cols.push(("sphericity".into(), col(&|_, o| o.sphericity)));
+    }
+    cols.push(("touches_border_xy".into(), col(&|_, o| o.touches_border_xy as u8 as f64)));
+    if !two_d {
+        cols.push(("touches_border_z".into(), col(&|_, o| o.touches_border_z as u8 as f64)));
+    }
+    for (c, iv) in intensities.iter().enumerate() {
+        cols.push((
+            format!("mean_intensity_c{c}"),
+            Column::Float(iv.iter().map(|v| v[0]).collect()),
+        ));
+        cols.push((
+            format!("max_intensity_c{c}"),
+            Column::Float(iv.iter().map(|v| v[1]).collect()),
+        ));
+        cols.push((
+            format!("sum_intensity_c{c}"),
+            Column::Float(iv.iter().map(|v| v[2]).collect()),
+        ));
+    }
+    for (name, c) in cols {
+        det.set_column(&name, c)?;
+    }
+    Ok(Segmentation { detections: det, work_labels: obj.labels, grid })
+}
+
+/// Detections with no rows but all the columns [`segment_frame`] writes.
+fn empty_detections(is_3d: bool, channels: usize) -> Detections {
+    let mut d = Detections::new(is_3d);
+    let axes: &[&str] = if is_3d { &["x", "y", "z"] } else { &["x", "y"] };
+    let mut names: Vec<String> =
+        ["volume_um3", "mean_intensity", "max_intensity", "sum_intensity", "quality", "label"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    names.extend(axes.iter().map(|a| format!("centroid_{a}_um")));
+    for a in axes {
+        names.push(format!("bbox_min_{a}_um"));
+        names.push(format!("bbox_max_{a}_um"));
+    }
+    names.extend((1..=axes.len()).map(|i| format!("semi_axis_{i}_um")));
+    names.extend(axes.iter().map(|a| format!("major_axis_{a}")));
+    names.push("elongation".into());
+    if is_3d {
+        names.push("sphericity".into());
+    }
+    names.push("touches_border_xy".into());
+    if is_3d {
+        names.push("touches_border_z".into());
+    }
+    for c in 0..channels {
+        for s in ["mean", "max", "sum"] {
+            names.push(format!("{s}_intensity_c{c}"));
+        }
+    }
+    for n in names {
+        d.extra.push((n, Column::Float(Vec::new())));
+    }
+    d
+}
+
+/// The working-grid labels at the input's resolution (nearest: each input voxel takes its
+/// bin's label).
+fn upsample_labels(labels: &[u32], grid: &Grid) -> Array3<u32> {
+    let (din, dw) = (grid.input, grid.work);
+    let b = grid.bin[0];
+    let mut out = vec![0u32; din.len()];
+    out.par_chunks_mut(din.plane()).enumerate().for_each(|(z, plane)| {
+        for (y, row) in plane.chunks_exact_mut(din.nx).enumerate() {
+            let lrow = &labels[(z * dw.ny + y / b) * dw.nx..(z * dw.ny + y / b + 1) * dw.nx];
+            for (chunk, &l) in row.chunks_mut(b).zip(lrow) {
+                chunk.fill(l);
+            }
+        }
+    });
+    Array3::from_shape_vec(din.shape(), out).unwrap_or_else(|_| Array3::zeros(din.shape()))
+}
+
+/// Segments every timepoint of `recording` (detection on `channel`, intensities in all
+/// channels), in parallel, in batches of as many timepoints as rayon has threads; the next
+/// batch is read while one is segmented, so at most two batches are in memory. `on_frame(t, segmentation)` is called for each timepoint in order
+/// (e.g. to write its labels); an error from it stops the run.
+pub fn segment_recording_with(
+    recording: &Recording,
+    channel: usize,
+    cfg: &SegmentConfig,
+    on_frame: &mut dyn FnMut(usize, Segmentation) -> Result<()>,
+) -> Result<()> {
+    cfg.validate()?;
+    let shape = recording.shape();
+    if channel >= shape.c {
+        return Err(Error::param(
+            "channel",
+            format!("channel {channel} does not exist: the recording has {} channel(s), numbered from 0", shape.c),
+        ));
+    }
+    let cal = recording.calibration().clone();
+    let batch = rayon::current_num_threads().max(1);
+    let path = recording.path().to_path_buf();
+    let read = |start: usize| -> Result<Vec<(usize, Vec<Volume>)>> {
+        (start..(start + batch).min(shape.t))
+            .into_par_iter()
+            .map(|t| {
+                let chans =
+                    (0..shape.c).map(|c| recording.volume(t, c)).collect::<Result<Vec<_>>>()?;
+                Ok((t, chans))
+            })
+            .collect()
+    };
+    // Batch k is segmented while batch k + 1 is read: two batches in memory at most.
+    let mut next = (shape.t > 0).then(|| read(0));
+    let mut start = 0;
+    while let Some(cur) = next.take() {
+        let cur = cur?;
+        let following = start + batch;
+        let (results, upcoming) = rayon::join(
+            || {
+                cur.into_par_iter()
+                    .map(|(t, chans)| {
+                        segment_frame(&chans, channel, t, &cal, cfg).map_err(|e| match e {
+                            Error::Frame { path: None, frame, reason } => {
+                                Error::Frame { path: Some(path.clone()), frame, reason }
+                            }
+                            other => other,
+                        })
+                    })
+                    .collect::<Vec<Result<Segmentation>>>()
+            },
+            || (following < shape.t).then(|| read(following)),
+        );
+        for (t, r) in (start..).zip(results) {
+            on_frame(t, r?)?;
+        }
+        next = upcoming;
+        start = following;
+    }
+    Ok(())
+}
+
+/// Segments every timepoint of `recording` (see [`segment_recording_with`]) and returns all
+/// detections, frame by frame; `progress(t)` is called after timepoint `t` is done.
+pub fn segment_recording(
+    recording: &Recording,
+    channel: usize,
+    cfg: &SegmentConfig,
+    progress: &dyn Fn(usize),
+) -> Result<Detections> {
+    let mut all: Option<Detections> = None;
+    segment_recording_with(recording, channel, cfg, &mut |t, seg| {
+        match &mut all {
+            None => all = Some(seg.detections),
+            Some(a) => append(a, seg.detections)?,
+        }
+        progress(t);
+        Ok(())
+    })?;
+    Ok(all.unwrap_or_else(|| empty_detections(recording.shape().z > 1, recording.shape().c)))
+}
+
+/// Appends the rows of `b` to `a` (same columns).
+fn append(a: &mut Detections, b: Detections) -> Result<()> {
+    a.frame.extend(b.frame);
+    a.x_um.extend(b.x_um);
+    a.y_um.extend(b.y_um);
+    if let (Some(za), Some(zb)) = (a.z_um.as_mut(), b.z_um) {
+        za.extend(zb);
+    }
+    for ((na, ca), (nb, cb)) in a.extra.iter_mut().zip(b.extra) {
+        match (ca, cb) {
+            (Column::Float(x), Column::Float(y)) if *na == nb => x.extend(y),
+            _ => return Err(Error::data(format!("column `{na}` differs between frames"))),
+        }
+    }
+    Ok(())
+}
