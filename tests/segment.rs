@@ -320,3 +320,82 @@ fn config_round_trips_and_rejects_unknown_fields() {
     )
     .is_err());
 }
+
+#[test]
+fn channel_arithmetic_is_applied_and_checked() {
+    let sc =
+        SynthConfig { frames: 1, channels: 2, size: [96, 96, 12], seed: 13, ..Default::default() };
+    let sim = Simulation::new(&sc).unwrap();
+    let v0 = Volume::U16(sim.render(0, 0).unwrap());
+    let vols = [v0.clone(), v0];
+    let c = sc.calibration();
+    // Channel 0 minus itself is empty: nothing is found.
+    let cfg = SegmentConfig {
+        channel_math: Some(leukotrack::segment::ChannelMath { subtract_channel: 1, scale: 1.0 }),
+        ..Default::default()
+    };
+    assert_eq!(segment_frame(&vols, 0, 0, &c, &cfg).unwrap().detections.len(), 0);
+    let plain = segment_frame(&vols, 0, 0, &c, &SegmentConfig::default()).unwrap();
+    assert!(plain.detections.len() > 2);
+    // A channel that does not exist is named.
+    let cfg = SegmentConfig {
+        channel_math: Some(leukotrack::segment::ChannelMath { subtract_channel: 5, scale: 0.5 }),
+        ..Default::default()
+    };
+    match segment_frame(&vols, 0, 0, &c, &cfg).unwrap_err() {
+        Error::InvalidParameter { name, .. } => assert_eq!(name, "channel_math.subtract_channel"),
+        e => panic!("{e}"),
+    }
+}
+
+#[test]
+fn every_background_threshold_and_seed_option_finds_the_cells() {
+    use leukotrack::segment::threshold::ThresholdMethod;
+    use leukotrack::segment::{Background, SplitSeeds};
+    let sc = SynthConfig { frames: 1, size: [128, 128, 16], seed: 17, ..Default::default() };
+    // Without background subtraction the blob regions (half of each peak) need a dark
+    // background: a scene without offset or background light.
+    let dark = SynthConfig {
+        offset: 0.0,
+        background_photons: 0.0,
+        background_unevenness: 0.0,
+        read_noise: 2.0,
+        ..sc.clone()
+    };
+    let s = score_sim(&dark, &SegmentConfig { background: Background::None, ..Default::default() });
+    assert!(s.recall >= 0.7 && s.precision >= 0.7, "{s:?}");
+    let mut cfgs = Vec::new();
+    for background in
+        [Background::Gaussian { sigma_um: Some(15.0) }, Background::TopHat { radius_um: None }]
+    {
+        cfgs.push(SegmentConfig { background, ..Default::default() });
+    }
+    for method in [
+        ThresholdMethod::Otsu,
+        ThresholdMethod::Triangle,
+        ThresholdMethod::Noise { k: 5.0 },
+        ThresholdMethod::Manual { value: 100.0 },
+    ] {
+        for split in [SplitSeeds::None, SplitSeeds::Distance, SplitSeeds::Log] {
+            cfgs.push(SegmentConfig {
+                detector: DetectorConfig::Threshold(ThresholdDetector {
+                    method,
+                    split,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+    }
+    cfgs.push(SegmentConfig {
+        detector: DetectorConfig::Blob(BlobDetector {
+            filter: leukotrack::segment::blob::BlobFilter::Dog,
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    for cfg in &cfgs {
+        let s = score_sim(&sc, cfg);
+        assert!(s.recall >= 0.7 && s.precision >= 0.7, "{cfg:?}: {s:?}");
+    }
+}

@@ -113,7 +113,8 @@ impl Default for SegmentConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Background {
-    /// No subtraction.
+    /// No subtraction: for data whose background is already dark and flat (regions and the
+    /// volume filter measure from 0, so an offset or uneven background would inflate them).
     None,
     /// A large-scale Gaussian of σ µm (`None`: 2 × the cell diameter) of the block medians.
     Gaussian {
