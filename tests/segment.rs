@@ -399,3 +399,45 @@ fn every_background_threshold_and_seed_option_finds_the_cells() {
         assert!(s.recall >= 0.7 && s.precision >= 0.7, "{cfg:?}: {s:?}");
     }
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        /// Any small volume, voxel size and diameter: a result or an error, never a panic, and
+        /// every position finite.
+        #[test]
+        fn on_random_volumes(
+            nz in 1usize..6, ny in 1usize..12, nx in 1usize..12,
+            seed in any::<u64>(),
+            diameter in 0.5f64..30.0,
+            vxy in 0.2f64..3.0, vz in 0.5f64..6.0,
+            threshold in any::<bool>(),
+            bin in proptest::option::of(1usize..5),
+        ) {
+            let mut state = seed;
+            let data: Vec<u16> = (0..nz * ny * nx)
+                .map(|_| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (state >> 52) as u16
+                })
+                .collect();
+            let v = Volume::U16(Array3::from_shape_vec((nz, ny, nx), data).unwrap());
+            let cfg = SegmentConfig {
+                cell_diameter_um: diameter,
+                bin_xy: bin,
+                detector: if threshold {
+                    DetectorConfig::Threshold(ThresholdDetector::default())
+                } else {
+                    DetectorConfig::Blob(BlobDetector::default())
+                },
+                ..Default::default()
+            };
+            let seg = segment_frame(&[v], 0, 0, &cal(vxy, vxy, vz), &cfg).unwrap();
+            seg.detections.validate().unwrap();
+            prop_assert_eq!(seg.labels().dim(), (nz, ny, nx));
+        }
+    }
+}
