@@ -320,3 +320,124 @@ fn config_round_trips_and_rejects_unknown_fields() {
     )
     .is_err());
 }
+
+#[test]
+fn channel_arithmetic_is_applied_and_checked() {
+    let sc =
+        SynthConfig { frames: 1, channels: 2, size: [96, 96, 12], seed: 13, ..Default::default() };
+    let sim = Simulation::new(&sc).unwrap();
+    let v0 = Volume::U16(sim.render(0, 0).unwrap());
+    let vols = [v0.clone(), v0];
+    let c = sc.calibration();
+    // Channel 0 minus itself is empty: nothing is found.
+    let cfg = SegmentConfig {
+        channel_math: Some(leukotrack::segment::ChannelMath { subtract_channel: 1, scale: 1.0 }),
+        ..Default::default()
+    };
+    assert_eq!(segment_frame(&vols, 0, 0, &c, &cfg).unwrap().detections.len(), 0);
+    let plain = segment_frame(&vols, 0, 0, &c, &SegmentConfig::default()).unwrap();
+    assert!(plain.detections.len() > 2);
+    // A channel that does not exist is named.
+    let cfg = SegmentConfig {
+        channel_math: Some(leukotrack::segment::ChannelMath { subtract_channel: 5, scale: 0.5 }),
+        ..Default::default()
+    };
+    match segment_frame(&vols, 0, 0, &c, &cfg).unwrap_err() {
+        Error::InvalidParameter { name, .. } => assert_eq!(name, "channel_math.subtract_channel"),
+        e => panic!("{e}"),
+    }
+}
+
+#[test]
+fn every_background_threshold_and_seed_option_finds_the_cells() {
+    use leukotrack::segment::threshold::ThresholdMethod;
+    use leukotrack::segment::{Background, SplitSeeds};
+    let sc = SynthConfig { frames: 1, size: [128, 128, 16], seed: 17, ..Default::default() };
+    // Without background subtraction the blob regions (half of each peak) need a dark
+    // background: a scene without offset or background light.
+    let dark = SynthConfig {
+        offset: 0.0,
+        background_photons: 0.0,
+        background_unevenness: 0.0,
+        read_noise: 2.0,
+        ..sc.clone()
+    };
+    let s = score_sim(&dark, &SegmentConfig { background: Background::None, ..Default::default() });
+    assert!(s.recall >= 0.7 && s.precision >= 0.7, "{s:?}");
+    let mut cfgs = Vec::new();
+    for background in
+        [Background::Gaussian { sigma_um: Some(15.0) }, Background::TopHat { radius_um: None }]
+    {
+        cfgs.push(SegmentConfig { background, ..Default::default() });
+    }
+    for method in [
+        ThresholdMethod::Otsu,
+        ThresholdMethod::Triangle,
+        ThresholdMethod::Noise { k: 5.0 },
+        ThresholdMethod::Manual { value: 100.0 },
+    ] {
+        for split in [SplitSeeds::None, SplitSeeds::Distance, SplitSeeds::Log] {
+            cfgs.push(SegmentConfig {
+                detector: DetectorConfig::Threshold(ThresholdDetector {
+                    method,
+                    split,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+    }
+    cfgs.push(SegmentConfig {
+        detector: DetectorConfig::Blob(BlobDetector {
+            filter: leukotrack::segment::blob::BlobFilter::Dog,
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    for cfg in &cfgs {
+        let s = score_sim(&sc, cfg);
+        assert!(s.recall >= 0.7 && s.precision >= 0.7, "{cfg:?}: {s:?}");
+    }
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        /// Any small volume, voxel size and diameter: a result or an error, never a panic, and
+        /// every position finite.
+        #[test]
+        fn on_random_volumes(
+            nz in 1usize..6, ny in 1usize..12, nx in 1usize..12,
+            seed in any::<u64>(),
+            diameter in 0.5f64..30.0,
+            vxy in 0.2f64..3.0, vz in 0.5f64..6.0,
+            threshold in any::<bool>(),
+            bin in proptest::option::of(1usize..5),
+        ) {
+            let mut state = seed;
+            let data: Vec<u16> = (0..nz * ny * nx)
+                .map(|_| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (state >> 52) as u16
+                })
+                .collect();
+            let v = Volume::U16(Array3::from_shape_vec((nz, ny, nx), data).unwrap());
+            let cfg = SegmentConfig {
+                cell_diameter_um: diameter,
+                bin_xy: bin,
+                detector: if threshold {
+                    DetectorConfig::Threshold(ThresholdDetector::default())
+                } else {
+                    DetectorConfig::Blob(BlobDetector::default())
+                },
+                ..Default::default()
+            };
+            let seg = segment_frame(&[v], 0, 0, &cal(vxy, vxy, vz), &cfg).unwrap();
+            seg.detections.validate().unwrap();
+            prop_assert_eq!(seg.labels().dim(), (nz, ny, nx));
+        }
+    }
+}

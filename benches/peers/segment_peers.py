@@ -6,12 +6,20 @@ frame,x_um,y_um,z_um detections that `leukotrack eval` scores against the simula
 (one-to-one matching within 5 um).
 
 Throughput counts input voxels (t * z * y * x) per wall-clock second of the whole run of each
-method (reading the file included), on the machine's cores as each method uses them.
+method (reading the file included), on the machine's cores as each method uses them, and per
+CPU-second (user + system time of the process), which does not depend on what else loads the
+machine.
 """
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 import argparse
 import json
 import os
+import resource
 import subprocess
 import time
 
@@ -96,21 +104,21 @@ def main():
 
     for method in ["blob", "threshold"]:
         out = os.path.join(a.work, "lt_" + method)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), children_cpu()
         subprocess.run([a.leukotrack, "segment", rec, "-o", out, "--method", method, "--quiet"],
                        check=True)
-        secs = time.perf_counter() - t0
-        results.append(("leukotrack segment --method " + method, secs,
+        secs, cpu = time.perf_counter() - t0, children_cpu() - c0
+        results.append(("leukotrack segment --method " + method, secs, cpu,
                         score(a.leukotrack, truth, os.path.join(out, "detections.csv"))))
 
     def timed(name, fn):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         stack = tifffile.imread(rec)  # (t, z, y, x)
         rows = fn(stack)
-        secs = time.perf_counter() - t0
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
         path = os.path.join(a.work, name.split()[0] + ".csv")
         write_csv(path, rows)
-        results.append((name, secs, score(a.leukotrack, truth, path)))
+        results.append((name, secs, cpu, score(a.leukotrack, truth, path)))
         return stack.shape
 
     shape = timed("scikit-image (gaussian, background, median+6*MAD, label, regionprops)",
@@ -121,11 +129,15 @@ def main():
     voxels = int(np.prod(shape))
     print("Recording: %s (t, z, y, x), %d voxels, %d cores" % (shape, voxels, os.cpu_count()))
     print()
-    print("| method | wall s | Mvoxels/s | F1 | precision | recall | RMSE xy um | RMSE z um |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, secs, s in results:
-        print("| %s | %.2f | %.1f | %.3f | %.3f | %.3f | %.2f | %.2f |" % (
-            name, secs, voxels / secs / 1e6, s["f1"], s["precision"] or float("nan"),
+    print("Load average at the end: %.2f %.2f %.2f" % os.getloadavg())
+    print()
+    print("| method | wall s | Mvoxels/s | CPU s | Mvoxels/CPU-s | F1 | precision | recall "
+          "| RMSE xy um | RMSE z um |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, secs, cpu, s in results:
+        print("| %s | %.2f | %.1f | %.2f | %.1f | %.3f | %.3f | %.3f | %.2f | %.2f |" % (
+            name, secs, voxels / secs / 1e6, cpu, voxels / cpu / 1e6, s["f1"],
+            s["precision"] or float("nan"),
             s["recall"] or float("nan"), s["rmse_xy_um"] or float("nan"),
             s["rmse_z_um"] or float("nan")))
 

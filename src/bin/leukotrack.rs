@@ -146,7 +146,7 @@ struct SegmentArgs {
     #[arg(long, value_name = "UM")]
     cell_diameter: Option<f64>,
     /// Detector. Default: blob, which scores better on the shared synthetic recording
-    /// (F1 0.956 vs 0.945 for threshold; see BENCHMARKS.md).
+    /// (F1 0.957 vs 0.943 for threshold; see BENCHMARKS.md).
     #[arg(long, value_enum)]
     method: Option<Method>,
     /// Also write the label images (OUTDIR/labels.tif, uint16, one per timepoint).

@@ -23,6 +23,17 @@
 //!    outside the imaged volume are dropped, as ground truth counts a cell only when its
 //!    centre is inside.
 //!
+//! ## Columns of the detections
+//!
+//! `frame, x_um, y_um, z_um` — the position: the blob detector's sub-voxel peak or the threshold
+//! detector's intensity-weighted centroid, extrapolated for cells cut by the border;
+//! `volume_um3`; `mean_intensity, max_intensity, sum_intensity` (raw values of the segmented
+//! channel); `quality`; `label` (the object's value in [`Segmentation::labels`]);
+//! `centroid_{x,y,z}_um`; `bbox_{min,max}_{x,y,z}_um`; `semi_axis_{1,2,3}_um` (longest
+//! first); `major_axis_{x,y,z}`; `elongation`; `sphericity`; `touches_border_xy`,
+//! `touches_border_z` (0/1); and `{mean,max,sum}_intensity_c{N}` for every channel N. A
+//! one-plane (2D) recording gives 2D detections, without the z columns.
+//!
 //! ```
 //! use leukotrack::segment::{segment, SegmentConfig};
 //! use leukotrack::synth::{Simulation, SynthConfig};
@@ -113,7 +124,8 @@ impl Default for SegmentConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Background {
-    /// No subtraction.
+    /// No subtraction: for data whose background is already dark and flat (regions and the
+    /// volume filter measure from 0, so an offset or uneven background would inflate them).
     None,
     /// A large-scale Gaussian of σ µm (`None`: 2 × the cell diameter) of the block medians.
     Gaussian {
