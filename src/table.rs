@@ -143,6 +143,28 @@ impl Detections {
             format!("detection {i} (frame {})", self.frame[i])
         })
     }
+    /// Appends the rows of `other`, which must have the same columns (as every frame of one
+    /// segmentation run has); a column that differs is an error naming it.
+    pub fn append(&mut self, other: Detections) -> Result<()> {
+        if self.z_um.is_some() != other.z_um.is_some() || self.extra.len() != other.extra.len() {
+            return Err(Error::data("detections to append have other columns"));
+        }
+        self.frame.extend(other.frame);
+        self.x_um.extend(other.x_um);
+        self.y_um.extend(other.y_um);
+        if let (Some(za), Some(zb)) = (self.z_um.as_mut(), other.z_um) {
+            za.extend(zb);
+        }
+        for ((na, ca), (nb, cb)) in self.extra.iter_mut().zip(other.extra) {
+            match (ca, cb) {
+                (Column::Float(x), Column::Float(y)) if *na == nb => x.extend(y),
+                (Column::Text(x), Column::Text(y)) if *na == nb => x.extend(y),
+                _ => return Err(Error::data(format!("column `{na}` differs between frames"))),
+            }
+        }
+        Ok(())
+    }
+
     /// The rows `rows`, in that order.
     pub fn take_rows(&self, rows: &[usize]) -> Detections {
         Detections {

@@ -511,7 +511,7 @@ fn run_segment(a: SegmentArgs) -> Result<()> {
         }
         match &mut all {
             None => all = Some(seg.detections),
-            Some(d) => append_rows(d, seg.detections)?,
+            Some(d) => d.append(seg.detections)?,
         }
         bar.inc(1);
         Ok(())
@@ -532,25 +532,6 @@ fn run_segment(a: SegmentArgs) -> Result<()> {
             shape.t,
             cfg.detector.detector().name()
         );
-    }
-    Ok(())
-}
-
-/// Appends the rows of `b` to `a` (the same columns, as every frame of one run has).
-fn append_rows(a: &mut leukotrack::Detections, b: leukotrack::Detections) -> Result<()> {
-    a.frame.extend(b.frame);
-    a.x_um.extend(b.x_um);
-    a.y_um.extend(b.y_um);
-    if let (Some(za), Some(zb)) = (a.z_um.as_mut(), b.z_um) {
-        za.extend(zb);
-    }
-    for ((na, ca), (nb, cb)) in a.extra.iter_mut().zip(b.extra) {
-        match (ca, cb) {
-            (leukotrack::Column::Float(x), leukotrack::Column::Float(y)) if *na == nb => {
-                x.extend(y)
-            }
-            _ => return Err(Error::data(format!("column `{na}` differs between frames"))),
-        }
     }
     Ok(())
 }

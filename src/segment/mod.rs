@@ -980,27 +980,10 @@ pub fn segment_recording(
     segment_recording_with(recording, channel, cfg, &mut |t, seg| {
         match &mut all {
             None => all = Some(seg.detections),
-            Some(a) => append(a, seg.detections)?,
+            Some(a) => a.append(seg.detections)?,
         }
         progress(t);
         Ok(())
     })?;
     Ok(all.unwrap_or_else(|| empty_detections(recording.shape().z > 1, recording.shape().c)))
-}
-
-/// Appends the rows of `b` to `a` (same columns).
-fn append(a: &mut Detections, b: Detections) -> Result<()> {
-    a.frame.extend(b.frame);
-    a.x_um.extend(b.x_um);
-    a.y_um.extend(b.y_um);
-    if let (Some(za), Some(zb)) = (a.z_um.as_mut(), b.z_um) {
-        za.extend(zb);
-    }
-    for ((na, ca), (nb, cb)) in a.extra.iter_mut().zip(b.extra) {
-        match (ca, cb) {
-            (Column::Float(x), Column::Float(y)) if *na == nb => x.extend(y),
-            _ => return Err(Error::data(format!("column `{na}` differs between frames"))),
-        }
-    }
-    Ok(())
 }
