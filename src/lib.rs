@@ -83,6 +83,7 @@ pub mod error;
 pub mod eval;
 pub mod io;
 pub mod metrics;
+pub mod pipeline;
 pub mod segment;
 pub mod synth;
 pub mod table;
