@@ -46,7 +46,6 @@ fn walk(dir: &Path, series: bool, out: &mut Vec<PathBuf>) -> Result<()> {
     let entries = read_dir_sorted(dir)?;
     if series && entries.iter().any(|p| p.is_file() && is_tiff(p)) {
         out.push(dir.to_path_buf());
-        return Ok(());
     }
     for p in entries {
         if p.is_dir() {
