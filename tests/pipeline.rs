@@ -369,3 +369,31 @@ fn discover_names_recordings_by_relative_path() {
     assert_eq!(series, ["x", "x/sub", "y"]);
     assert!(batch::discover(&[root.join("y/*.png")], false).is_err());
 }
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.tif");
+    write_recording(&path, &SynthConfig { touching_pairs: 2, ..small(8, 7) });
+    let rec = Recording::open(&path).unwrap();
+    let cfg = Config { drift: pipeline::DriftConfig::Channel { channel: 0 }, ..Config::default() };
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| pipeline::run(&rec, &cfg, &|_| true).unwrap())
+    };
+    let tables = |a: &pipeline::Analysis| {
+        let d = tempfile::tempdir().unwrap();
+        a.detections.write_csv(d.path().join("d.csv")).unwrap();
+        a.tracks.write_csv(d.path().join("t.csv")).unwrap();
+        a.metrics.write(d.path()).unwrap();
+        a.drift.write_csv(d.path().join("drift.csv")).unwrap();
+        ["d.csv", "t.csv", "track_metrics.csv", "steps.csv", "msd.csv", "drift.csv"]
+            .map(|f| std::fs::read(d.path().join(f)).unwrap())
+    };
+    let one = tables(&run(1));
+    let two = tables(&run(2));
+    let again = tables(&run(2));
+    assert!(one == two, "1 vs 2 threads differ");
+    assert!(two == again, "two runs differ");
+    assert!(!one[0].is_empty());
+}
