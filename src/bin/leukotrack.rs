@@ -60,7 +60,7 @@ enum Command {
     /// Writes into OUTDIR: detections.csv, tracks.csv, track_metrics.csv, steps.csv,
     /// msd.csv, autocorrelation.csv, drift.csv, metrics_summary.json, summary.json,
     /// tracks.xml (TrackMate), plots/ (PNG and SVG), and with --ctc the Cell Tracking
-    /// Challenge format in ctc/.
+    /// Challenge format (res_track.txt, mask000.tif…).
     Track(TrackArgs),
     /// The pipeline on every recording of a folder (recursively), a glob or a list of files:
     /// one results folder per recording plus OUTDIR/summary.csv. Resumable: a recording
@@ -146,7 +146,7 @@ struct PipelineFlags {
     drift_table: Option<PathBuf>,
     #[command(flatten)]
     metrics: MetricsFlags,
-    /// Also write the Cell Tracking Challenge format (ctc/res_track.txt, ctc/maskTTT.tif).
+    /// Also write the Cell Tracking Challenge format into OUTDIR (res_track.txt, mask000.tif…: 16-bit labels; it segments the recording a second time).
     #[arg(long)]
     ctc: bool,
     /// Do not draw plots/.
@@ -1010,7 +1010,7 @@ fn run_track(a: TrackArgs) -> Result<()> {
     bars.update(Progress { stage: Stage::Metrics, done: 1, total: 1 });
     analysis.save(&a.out)?;
     if cfg.export.ctc {
-        analysis.save_ctc(&a.out.join("ctc"), &rec, &|p| bars.update(p))?;
+        analysis.save_ctc(&a.out, &rec, &|p| bars.update(p))?;
     }
     bars.finish();
     if !f.quiet {

@@ -349,7 +349,7 @@ fn analyse(
     let mut analysis = super::run(&rec, config, progress)?;
     analysis.save(dir)?;
     if config.export.ctc {
-        analysis.save_ctc(&dir.join("ctc"), &rec, progress)?;
+        analysis.save_ctc(dir, &rec, progress)?;
     }
     let row = Row::from_analysis(input, &analysis, t0.elapsed().as_secs_f64());
     let mut files = Vec::new();
