@@ -61,6 +61,9 @@
 //! - [`segment`]: finds the cells of each 3D timepoint ([`segment::segment`],
 //!   [`segment::segment_recording`]) with a threshold or a blob (LoG) detector.
 //! - [`track::assign`]: linear assignment (used for one-to-one matching and by the linker).
+//! - [`export`]: TrackMate XML that Fiji loads against the image ([`export::trackmate`]) and
+//!   the Cell Tracking Challenge result format ([`export::ctc`]).
+//! - [`import`]: tracks from other tools — TrackMate XML and Imaris Position CSV exports.
 //!
 //! ## Conventions
 //!
@@ -81,6 +84,8 @@
 pub mod calib;
 pub mod error;
 pub mod eval;
+pub mod export;
+pub mod import;
 pub mod io;
 pub mod metrics;
 pub mod segment;
