@@ -43,6 +43,7 @@
 //! spots in no track and left out. Ids are integers when all are (Imaris' `1000000000`, …),
 //! else text. A `Position Z` column makes the tracks 3D. `spot_id` is the `ID` column.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::BufReader;
 use std::path::Path;
@@ -117,21 +118,27 @@ struct RawTrackMate {
     image: Option<ImageData>,
 }
 
-fn attrs(e: &BytesStart, path: &Path) -> Result<Vec<(String, String)>> {
-    e.attributes()
-        .map(|a| {
-            let a = a.map_err(|err| Error::format(path, format!("bad XML attribute: {err}")))?;
-            let key = a.key.local_name().as_ref().to_string();
-            let value = a
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|err| Error::format(path, format!("bad XML attribute `{key}`: {err}")))?;
-            Ok((key, value.into_owned()))
-        })
-        .collect()
+/// The attributes of `e` named in `keep` (others are skipped unread), values unescaped.
+fn attrs<'e>(
+    e: &'e BytesStart<'_>,
+    path: &Path,
+    keep: &[&'static str],
+) -> Result<Vec<(&'static str, Cow<'e, str>)>> {
+    let mut out = Vec::with_capacity(keep.len());
+    for a in e.attributes().with_checks(false) {
+        let a = a.map_err(|err| Error::format(path, format!("bad XML attribute: {err}")))?;
+        let key = a.key.local_name();
+        let Some(&name) = keep.iter().find(|k| **k == key.as_ref()) else { continue };
+        let value = a
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|err| Error::format(path, format!("bad XML attribute `{name}`: {err}")))?;
+        out.push((name, value));
+    }
+    Ok(out)
 }
 
-fn find<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim())
+fn find<'a>(attrs: &'a [(&str, Cow<str>)], key: &str) -> Option<&'a str> {
+    attrs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.trim())
 }
 
 impl RawTrackMate {
@@ -190,14 +197,14 @@ impl RawTrackMate {
             }
             match name {
                 "Model" => {
-                    let a = attrs(e, path)?;
+                    let a = attrs(e, path, &["spatialunits", "timeunits"])?;
                     raw.spatial_units = find(&a, "spatialunits").map(str::to_string);
                     raw.time_units = find(&a, "timeunits").map(str::to_string);
                     in_model = is_start;
                     seen_model = true;
                 }
                 "SpotsInFrame" if in_model => {
-                    let a = attrs(e, path)?;
+                    let a = attrs(e, path, &["frame"])?;
                     let f = find(&a, "frame").ok_or_else(|| {
                         Error::format(path, "<SpotsInFrame> without a `frame` attribute")
                     })?;
@@ -207,14 +214,14 @@ impl RawTrackMate {
                     frame_of_block = is_start.then_some(f);
                 }
                 "Spot" if in_model => {
-                    let a = attrs(e, path)?;
+                    let a = attrs(e, path, SPOT_KEYS)?;
                     let (id, spot) = parse_spot(&a, frame_of_block, path)?;
                     if raw.spots.insert(id, spot).is_some() {
                         return Err(Error::format(path, format!("two spots have the ID {id}")));
                     }
                 }
                 "Track" if in_model => {
-                    let a = attrs(e, path)?;
+                    let a = attrs(e, path, &["TRACK_ID"])?;
                     let id = find(&a, "TRACK_ID").and_then(|v| v.parse::<i64>().ok()).ok_or_else(
                         || Error::format(path, "a <Track> without an integer TRACK_ID"),
                     )?;
@@ -222,7 +229,7 @@ impl RawTrackMate {
                     in_track = is_start;
                 }
                 "Edge" if in_track => {
-                    let a = attrs(e, path)?;
+                    let a = attrs(e, path, &["SPOT_SOURCE_ID", "SPOT_TARGET_ID"])?;
                     let get = |key: &str| {
                         find(&a, key).and_then(|v| v.parse::<i64>().ok()).ok_or_else(|| {
                             Error::format(path, format!("an <Edge> without an integer {key}"))
@@ -236,14 +243,15 @@ impl RawTrackMate {
                     in_filtered = is_start;
                 }
                 "TrackID" if in_filtered => {
-                    let a = attrs(e, path)?;
+                    let a = attrs(e, path, &["TRACK_ID"])?;
                     let id = find(&a, "TRACK_ID").and_then(|v| v.parse::<i64>().ok()).ok_or_else(
                         || Error::format(path, "a <TrackID> without an integer TRACK_ID"),
                     )?;
                     raw.filtered.as_mut().expect("inside FilteredTracks").insert(id);
                 }
                 "ImageData" => {
-                    let a = attrs(e, path)?;
+                    let a =
+                        attrs(e, path, &["nslices", "pixelwidth", "pixelheight", "voxeldepth"])?;
                     let f = |k: &str| find(&a, k).and_then(|v| v.parse::<f64>().ok());
                     raw.image = Some(ImageData {
                         nslices: find(&a, "nslices").and_then(|v| v.parse().ok()),
@@ -462,7 +470,10 @@ fn parse_frame(s: &str) -> Option<u32> {
     })
 }
 
-fn parse_spot(a: &[(String, String)], block: Option<u32>, path: &Path) -> Result<(i64, RawSpot)> {
+const SPOT_KEYS: &[&str] =
+    &["ID", "FRAME", "POSITION_X", "POSITION_Y", "POSITION_Z", "POSITION_T", "QUALITY", "RADIUS"];
+
+fn parse_spot(a: &[(&str, Cow<str>)], block: Option<u32>, path: &Path) -> Result<(i64, RawSpot)> {
     let id = find(a, "ID")
         .and_then(|v| v.parse::<i64>().ok())
         .ok_or_else(|| Error::format(path, "a <Spot> without an integer ID"))?;

@@ -815,6 +815,12 @@ fn ctc_masks_and_lineage_match_the_tracks() {
     let dir = tmp();
     sim.write(dir.path()).unwrap();
     let rec = Recording::open(dir.path().join("recording.tif")).unwrap();
+    // TrackMate's ImageData for this recording: its file, absolute folder and size.
+    let info = ImageInfo::from_recording(&rec);
+    assert_eq!(info.filename, "recording.tif");
+    let folder = std::fs::canonicalize(dir.path()).unwrap();
+    assert_eq!(info.folder, format!("{}/", folder.display()));
+    assert_eq!((info.width, info.height, info.nslices, info.nframes), (96, 96, 10, 6));
     let seg_cfg = SegmentConfig::default();
     let det = segment_recording(&rec, 0, &seg_cfg, &|_| {}).unwrap();
     let cal = rec.calibration().clone();
