@@ -81,6 +81,7 @@
 pub mod calib;
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod io;
 pub mod metrics;
 pub mod segment;

@@ -1,0 +1,3 @@
+//! Exports of an analysis: plots (PNG and SVG).
+
+pub mod plots;
