@@ -525,15 +525,22 @@ fn oklch(l: f64, c: f64, h_deg: f64) -> RGBColor {
     RGBColor(enc(lin[0]), enc(lin[1]), enc(lin[2]))
 }
 
-/// Colour of the k-th track: hues a golden angle apart at equal perceived lightness and
-/// chroma (OKLCH), so neighbouring ids differ and no colour dominates; light on an image,
-/// darker on white.
-fn track_colour(k: usize, on_image: bool) -> RGBColor {
-    let hue = 30.0 + k as f64 * 137.507_764;
+/// Colour of the track that appears `index`-th in the tracks table (0-based, in order of
+/// first appearance), as the plots draw it, sRGB: hues a golden angle (137.5°) apart at equal
+/// perceived lightness and chroma (OKLCH), so neighbouring tracks differ and no colour
+/// dominates; lighter over an image (`over_image`), darker on white. Other views (napari,
+/// notebooks) can use it to colour tracks as the plots do.
+pub fn track_colour(index: usize, over_image: bool) -> [u8; 3] {
+    let RGBColor(r, g, b) = track_rgb(index, over_image);
+    [r, g, b]
+}
+
+fn track_rgb(k: usize, on_image: bool) -> RGBColor {
+    let hue = (30.0 + k as f64 * 137.507_764) % 360.0;
     if on_image {
-        oklch(0.80, 0.15, hue % 360.0)
+        oklch(0.80, 0.15, hue)
     } else {
-        oklch(0.60, 0.16, hue % 360.0)
+        oklch(0.60, 0.16, hue)
     }
 }
 
@@ -632,15 +639,18 @@ fn draw_mesh<DB: DrawingBackend>(
     x_desc: &str,
     y_desc: &str,
     grid: bool,
+    y_counts: bool,
 ) -> Drawn {
     let fmt = |v: &f64| tick(v);
+    // Counts: whole numbers only.
+    let count = |v: &f64| if v.fract() == 0.0 { tick(v) } else { String::new() };
     let mut mesh = chart.configure_mesh();
     mesh.x_desc(x_desc)
         .y_desc(y_desc)
         .label_style(st.text(15.0, INK))
         .axis_desc_style(st.text(17.0, INK))
         .x_label_formatter(&fmt)
-        .y_label_formatter(&fmt)
+        .y_label_formatter(if y_counts { &count } else { &fmt })
         .x_labels(9)
         .y_labels(8)
         .axis_style(ShapeStyle { color: INK.mix(0.7), filled: false, stroke_width: st.upx(1.2) })
@@ -820,7 +830,7 @@ fn tracks_plot<DB: DrawingBackend>(
             chart.draw_series(std::iter::once(img))?;
         }
     }
-    draw_mesh(&mut chart, &st, "x (µm)", "y (µm)", !on_image)?;
+    draw_mesh(&mut chart, &st, "x (µm)", "y (µm)", !on_image, false)?;
 
     let width = st.upx(2.2);
     let left_out =
@@ -831,7 +841,7 @@ fn tracks_plot<DB: DrawingBackend>(
         }
     }
     for line in lines.iter().filter(|l| l.analysed) {
-        let c = track_colour(line.index, on_image);
+        let c = track_rgb(line.index, on_image);
         let style = ShapeStyle { color: c.to_rgba(), filled: false, stroke_width: width };
         for run in &line.runs {
             chart.draw_series(std::iter::once(PathElement::new(run.clone(), style)))?;
@@ -842,7 +852,7 @@ fn tracks_plot<DB: DrawingBackend>(
     let r = st.px(3.6);
     for line in lines {
         let Some(p) = line.first() else { continue };
-        let c = if line.analysed { track_colour(line.index, on_image) } else { LEFT_OUT };
+        let c = if line.analysed { track_rgb(line.index, on_image) } else { LEFT_OUT };
         chart.draw_series([
             Circle::new(p, r + st.px(1.3), ring.filled()),
             Circle::new(p, r, c.filled()),
@@ -857,7 +867,7 @@ fn tracks_plot<DB: DrawingBackend>(
             let (x, y) = chart.backend_coord(&p);
             let (ox, oy) = plot.get_base_pixel();
             let pos = (x - ox + st.px(7.0), y - oy - st.px(18.0));
-            let c = if line.analysed { track_colour(line.index, on_image) } else { LEFT_OUT };
+            let c = if line.analysed { track_rgb(line.index, on_image) } else { LEFT_OUT };
             let strip = plot.strip_coord_spec();
             strip.draw_text(&line.id, &st.text(14.0, ring), (pos.0 + 1, pos.1 + 1))?;
             strip.draw_text(&line.id, &st.text(14.0, c), pos)?;
@@ -957,7 +967,7 @@ fn tracks_legend<DB: DrawingBackend>(
         area.draw(&swatch_bg(at))?;
         let third = swatch / 3;
         for k in 0..3i32 {
-            let c = track_colour(k as usize, on_image);
+            let c = track_rgb(k as usize, on_image);
             area.draw(&PathElement::new(
                 vec![
                     (at.0 + k * third, at.1 + st.px(4.0) - k * st.px(4.0)),
@@ -982,7 +992,7 @@ fn tracks_legend<DB: DrawingBackend>(
         let c = (at.0 + swatch / 2, at.1);
         let ring = if on_image { BLACK } else { WHITE };
         area.draw(&Circle::new(c, st.px(6.0), ring.filled()))?;
-        area.draw(&Circle::new(c, st.px(4.5), track_colour(0, on_image).filled()))?;
+        area.draw(&Circle::new(c, st.px(4.5), track_rgb(0, on_image).filled()))?;
     }
     if on_image {
         let text = "image: grey levels from its 0.5 % to its 99.5 % percentile";
@@ -1063,6 +1073,9 @@ fn contrast(image: &Array2<f32>) -> (f32, f32) {
 // ---------------------------------------------------------------------------------------
 // The rose plot.
 
+/// Runs of consecutive finite points of a track, µm.
+type Runs = Vec<Vec<(f64, f64)>>;
+
 fn rose_plot<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     input: &PlotInput,
@@ -1073,7 +1086,7 @@ fn rose_plot<DB: DrawingBackend>(
     let end_r = st.px(3.5);
     area.fill(&WHITE)?;
     // Each analysed track relative to its first point.
-    let moved: Vec<(usize, Vec<Vec<(f64, f64)>>)> = lines
+    let moved: Vec<(usize, Runs)> = lines
         .iter()
         .filter(|l| l.analysed)
         .filter_map(|l| {
@@ -1104,14 +1117,14 @@ fn rose_plot<DB: DrawingBackend>(
         header(area, &st, &format!("{} — tracks from a common origin", input.title), &subtitle)?;
     let (xr, yr) = equal_aspect([-r, r], [-r, r], plot_dims(&body, &st)?);
     let mut chart = build_chart(&body, &st, xr[0]..xr[1], yr[1]..yr[0])?;
-    draw_mesh(&mut chart, &st, "Δx (µm)", "Δy (µm), down as in the image", true)?;
+    draw_mesh(&mut chart, &st, "Δx (µm)", "Δy (µm), down as in the image", true, false)?;
     let axis = ShapeStyle { color: BLACK.mix(0.35), filled: false, stroke_width: 1 };
     chart.draw_series([
         PathElement::new(vec![(xr[0], 0.0), (xr[1], 0.0)], axis),
         PathElement::new(vec![(0.0, yr[0]), (0.0, yr[1])], axis),
     ])?;
     for (index, runs) in &moved {
-        let c = track_colour(*index, false);
+        let c = track_rgb(*index, false);
         let style = ShapeStyle { color: c.to_rgba(), filled: false, stroke_width: st.upx(1.8) };
         for run in runs {
             chart.draw_series(std::iter::once(PathElement::new(run.clone(), style)))?;
@@ -1135,7 +1148,7 @@ fn rose_plot<DB: DrawingBackend>(
         chart
             .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
             .label("end of a track")
-            .legend(move |c| Circle::new(c, end_r, track_colour(0, false).filled()));
+            .legend(move |c| Circle::new(c, end_r, track_rgb(0, false).filled()));
         draw_legend(&mut chart, &st, SeriesLabelPosition::UpperLeft)?;
     }
     if moved.is_empty() {
@@ -1175,7 +1188,7 @@ fn msd_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, input: &PlotInput
     let x1 = if t_max > 0.0 { t_max * 1.04 } else { 1.0 };
     let y1 = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
     let mut chart = build_chart(&body, &st, 0.0..x1, 0.0..y1)?;
-    draw_mesh(&mut chart, &st, "lag time (min)", "MSD (µm²)", true)?;
+    draw_mesh(&mut chart, &st, "lag time (min)", "MSD (µm²)", true, false)?;
     if pts.is_empty() {
         let note = if n_tracks == 0 { "no tracks" } else { "no lags (tracks of one point)" };
         return centre_note(&chart, &st, note);
@@ -1306,7 +1319,7 @@ fn hist_plot<DB: DrawingBackend>(
     };
     // Bins: [0, 1] in steps of 0.05 (0.1 for fewer than 50 values), or from 0 in a 1-2-5 step
     // giving about √n bins (8 to 30).
-    let (lo, width, bins) = if h.unit_range {
+    let (lo, width, bins) = if h.unit_range || n == 0 {
         let w: f64 = if n >= 50 { 0.05 } else { 0.1 };
         (0.0, w, (1.0 / w).round() as usize)
     } else {
@@ -1334,8 +1347,10 @@ fn hist_plot<DB: DrawingBackend>(
             num(sd),
             u = h.unit
         )
+    } else if n_tracks == 0 {
+        "no tracks".to_string()
     } else {
-        format!("n = 0 of {n_tracks} tracks")
+        format!("no defined value in {n_tracks} tracks")
     };
     if n > 0 && n < n_tracks {
         subtitle += &format!(" ({} of {n_tracks} undefined)", n_tracks - n);
@@ -1345,7 +1360,7 @@ fn hist_plot<DB: DrawingBackend>(
     }
     let body = header(area, &st, &format!("{} — {}", input.title, h.what), &subtitle)?;
     let mut chart = build_chart(&body, &st, lo..x1, 0.0..y1)?;
-    draw_mesh(&mut chart, &st, h.x_desc, "tracks", true)?;
+    draw_mesh(&mut chart, &st, h.x_desc, "tracks", true, true)?;
     if n == 0 {
         let note = if n_tracks == 0 && input.tracks.is_empty() {
             "no tracks"
@@ -1628,17 +1643,16 @@ fn raster_text<B: DrawingBackend, S: BackendTextStyle>(
             };
             result = backend.draw_pixel((pos.0 + tx, pos.1 + ty), c);
         });
-        if result.is_err() {
-            return result;
-        }
+        result?;
+        result = Ok(());
     }
-    result
+    Ok(())
 }
 
 /// Averages `factor` × `factor` blocks of an RGB image of `w` × `h` pixels.
 fn downsample(rgb: &[u8], w: u32, h: u32, factor: u32) -> Vec<u8> {
     let (ow, oh) = (w / factor, h / factor);
-    let n = (factor * factor) as u32;
+    let n = factor * factor;
     let mut out = Vec::with_capacity(ow as usize * oh as usize * 3);
     for oy in 0..oh {
         for ox in 0..ow {
@@ -1737,7 +1751,7 @@ mod tests {
 
     #[test]
     fn numbers_read_well() {
-        assert_eq!(num(7.345), "7.35");
+        assert_eq!(num(7.346), "7.35");
         assert_eq!(num(12.34), "12.3");
         assert_eq!(num(123.4), "123");
         assert_eq!(num(0.0), "0");
@@ -1776,7 +1790,7 @@ mod tests {
 
     #[test]
     fn track_colours_are_distinct_and_in_gamut() {
-        let colours: Vec<RGBColor> = (0..12).map(|k| track_colour(k, true)).collect();
+        let colours: Vec<RGBColor> = (0..12).map(|k| track_rgb(k, true)).collect();
         for i in 0..colours.len() {
             for j in 0..i {
                 let (a, b) = (colours[i], colours[j]);
