@@ -207,7 +207,7 @@ pub fn canvas_size(plot: Plot, input: &PlotInput) -> (u32, u32) {
             };
             // Plot area + the label areas, margins, header and legend of `draw_tracks` at
             // scale 1 (the scale changes little around this size).
-            (pw as u32 + 78 + 16 + 24, ph as u32 + 78 + 58 + 16 + 92)
+            (pw as u32 + 78 + 16 + 24, ph as u32 + 78 + 58 + 20 + 70)
         }
         Plot::Rose => (860, 960),
         _ => (1000, 700),
@@ -669,10 +669,15 @@ fn draw_legend<'a, DB: DrawingBackend + 'a>(
     st: &Sty,
     pos: SeriesLabelPosition,
 ) -> Drawn {
+    // plotters sets the upper-left box against the axis: move it in a little.
+    let pos = match pos {
+        SeriesLabelPosition::UpperLeft => SeriesLabelPosition::Coordinate(st.px(14.0), st.px(10.0)),
+        other => other,
+    };
     chart
         .configure_series_labels()
         .position(pos)
-        .margin(st.px(12.0))
+        .margin(st.px(8.0))
         .legend_area_size(st.px(30.0))
         .label_font(st.text(15.0, INK))
         .background_style(WHITE.mix(0.88))
@@ -810,16 +815,19 @@ fn tracks_plot<DB: DrawingBackend>(
     };
     let title = format!("{} — tracks", input.title);
     let body = header(area, &st, &title, &subtitle)?;
+    let on_image = input.projection.is_some();
+    let labelled = lines.len() <= 30;
+    let entries = tracks_legend_entries(lines, n_in, n_out, on_image, labelled);
     let (chart_area, legend_area) = {
-        let h = body.dim_in_pixel().1 as i32;
-        body.split_vertically(h - st.px(92.0))
+        let (w, h) = body.dim_in_pixel();
+        let (_, legend_h) = legend_layout(&body, &st, &entries, w as i32)?;
+        body.split_vertically(h as i32 - legend_h.max(st.px(24.0)))
     };
 
     let field = field_extent(input, lines);
     let (xr, yr) = equal_aspect(field[0], field[1], plot_dims(&chart_area, &st)?);
     // y runs down (origin at the top left): the range's start is drawn at the bottom.
     let mut chart = build_chart(&chart_area, &st, xr[0]..xr[1], yr[1]..yr[0])?;
-    let on_image = input.projection.is_some();
     if let Some(p) = input.projection {
         let e = p.extent_um();
         let (x0, y0) = chart.backend_coord(&(e[0][0], e[1][0]));
@@ -859,7 +867,6 @@ fn tracks_plot<DB: DrawingBackend>(
         ])?;
     }
     // Ids beside the starts when there are few tracks.
-    let labelled = lines.len() <= 30;
     if labelled {
         let plot = chart.plotting_area();
         for line in lines {
@@ -877,7 +884,7 @@ fn tracks_plot<DB: DrawingBackend>(
     if lines.is_empty() {
         centre_note(&chart, &st, "no tracks")?;
     }
-    tracks_legend(&legend_area, &st, lines, n_in, n_out, on_image, labelled)?;
+    tracks_legend(&legend_area, &st, &entries, on_image)?;
     Ok(())
 }
 
@@ -913,90 +920,121 @@ fn scale_bar<DB: DrawingBackend>(
     Ok(())
 }
 
-/// The legend strip under the tracks plot.
-fn tracks_legend<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    st: &Sty,
+/// What an entry of the tracks plot's legend shows before its text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Swatch {
+    /// Three short lines in the first three track colours.
+    Tracks,
+    /// A grey line.
+    LeftOut,
+    /// A start marker.
+    Start,
+    /// Nothing (a note).
+    Note,
+}
+
+/// The entries of the tracks plot's legend.
+fn tracks_legend_entries(
     lines: &[TrackLine],
     n_in: usize,
     n_out: usize,
     on_image: bool,
     labelled: bool,
-) -> Drawn {
-    let (w, _) = area.dim_in_pixel();
-    let font = st.text(15.0, INK);
-    let mut x = st.px(94.0);
-    let mut y = st.px(14.0);
-    let row = st.px(30.0);
-    let swatch = st.px(34.0);
-    // Places an entry (a swatch of `sample` pixels, then `text`) on the current row or the
-    // next; returns the swatch's left centre.
-    let place = |text: &str, sample: i32, x: &mut i32, y: &mut i32| -> Drawn<(i32, i32)> {
-        let tw = area.estimate_text_size(text, &st.text(15.0, INK))?.0 as i32;
-        let gap = if sample > 0 { st.px(8.0) } else { 0 };
-        let need = sample + gap + tw + st.px(26.0);
-        if *x + need > w as i32 - st.px(16.0) && *x > st.px(94.0) {
-            *x = st.px(94.0);
-            *y += row;
-        }
-        let at = (*x, *y);
-        let left = Pos::new(HPos::Left, VPos::Center);
-        area.draw_text(text, &font.pos(left), (at.0 + sample + gap, at.1))?;
-        *x += need;
-        Ok(at)
-    };
-    let line_style =
-        |c: RGBColor| ShapeStyle { color: c.to_rgba(), filled: false, stroke_width: st.upx(2.2) };
-    let grey = if on_image { RGBColor(70, 70, 70) } else { WHITE };
-    let swatch_bg = |at: (i32, i32)| {
-        Rectangle::new(
-            [
-                (at.0 - st.px(3.0), at.1 - st.px(10.0)),
-                (at.0 + swatch + st.px(3.0), at.1 + st.px(10.0)),
-            ],
-            grey.filled(),
-        )
-    };
+) -> Vec<(Swatch, String)> {
+    let mut entries = Vec::new();
     if n_in > 0 {
-        let text = if labelled {
-            format!("a track, one colour each, labelled with its id (n = {n_in})")
-        } else {
-            format!("a track, one colour each (n = {n_in})")
-        };
-        let at = place(&text, swatch, &mut x, &mut y)?;
-        area.draw(&swatch_bg(at))?;
-        let third = swatch / 3;
-        for k in 0..3i32 {
-            let c = track_rgb(k as usize, on_image);
-            area.draw(&PathElement::new(
-                vec![
-                    (at.0 + k * third, at.1 + st.px(4.0) - k * st.px(4.0)),
-                    (at.0 + (k + 1) * third, at.1 - k * st.px(4.0)),
-                ],
-                line_style(c),
-            ))?;
-        }
+        let label = if labelled { ", labelled with its id" } else { "" };
+        entries.push((Swatch::Tracks, format!("a track, one colour each{label} (n = {n_in})")));
     }
     if n_out > 0 {
-        let text = format!("left out of the analysis (n = {n_out})");
-        let at = place(&text, swatch, &mut x, &mut y)?;
-        area.draw(&swatch_bg(at))?;
-        area.draw(&PathElement::new(
-            vec![(at.0, at.1), (at.0 + swatch, at.1)],
-            line_style(LEFT_OUT),
-        ))?;
+        entries.push((Swatch::LeftOut, format!("left out of the analysis (n = {n_out})")));
     }
     if !lines.is_empty() {
-        let at = place("start of a track", swatch, &mut x, &mut y)?;
-        area.draw(&swatch_bg(at))?;
-        let c = (at.0 + swatch / 2, at.1);
-        let ring = if on_image { BLACK } else { WHITE };
-        area.draw(&Circle::new(c, st.px(6.0), ring.filled()))?;
-        area.draw(&Circle::new(c, st.px(4.5), track_rgb(0, on_image).filled()))?;
+        entries.push((Swatch::Start, "start of a track".to_string()));
     }
     if on_image {
-        let text = "image: grey levels from its 0.5 % to its 99.5 % percentile";
-        place(text, 0, &mut x, &mut y)?;
+        let note = "image: grey levels from its 0.5 % to its 99.5 % percentile";
+        entries.push((Swatch::Note, note.to_string()));
+    }
+    entries
+}
+
+/// Left ends (swatch's left centre) of the legend entries flowed into rows of width `width`,
+/// and the height the rows take, pixels.
+fn legend_layout<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    st: &Sty,
+    entries: &[(Swatch, String)],
+    width: i32,
+) -> Drawn<(Vec<(i32, i32)>, i32)> {
+    let (x0, y0, row) = (st.px(94.0), st.px(14.0), st.px(30.0));
+    let (mut x, mut y) = (x0, y0);
+    let mut at = Vec::with_capacity(entries.len());
+    for (swatch, text) in entries {
+        let tw = area.estimate_text_size(text, &st.text(15.0, INK))?.0 as i32;
+        let lead = if *swatch == Swatch::Note { 0 } else { st.px(42.0) };
+        let need = lead + tw + st.px(26.0);
+        if x + need > width - st.px(16.0) && x > x0 {
+            x = x0;
+            y += row;
+        }
+        at.push((x, y));
+        x += need;
+    }
+    let height = if entries.is_empty() { 0 } else { y + row / 2 + st.px(10.0) };
+    Ok((at, height))
+}
+
+/// The legend strip under the tracks plot.
+fn tracks_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    st: &Sty,
+    entries: &[(Swatch, String)],
+    on_image: bool,
+) -> Drawn {
+    let (w, _) = area.dim_in_pixel();
+    let (at, _) = legend_layout(area, st, entries, w as i32)?;
+    let swatch = st.px(34.0);
+    let line_style =
+        |c: RGBColor| ShapeStyle { color: c.to_rgba(), filled: false, stroke_width: st.upx(2.2) };
+    let back = if on_image { RGBColor(70, 70, 70) } else { WHITE };
+    let left = Pos::new(HPos::Left, VPos::Center);
+    for ((kind, text), &(x, y)) in entries.iter().zip(&at) {
+        let text_x = if *kind == Swatch::Note { x } else { x + st.px(42.0) };
+        area.draw_text(text, &st.text(15.0, INK).pos(left), (text_x, y))?;
+        if *kind == Swatch::Note {
+            continue;
+        }
+        area.draw(&Rectangle::new(
+            [(x - st.px(3.0), y - st.px(10.0)), (x + swatch + st.px(3.0), y + st.px(10.0))],
+            back.filled(),
+        ))?;
+        match kind {
+            Swatch::Tracks => {
+                let third = swatch / 3;
+                for k in 0..3i32 {
+                    let c = track_rgb(k as usize, on_image);
+                    let rise = st.px(4.0);
+                    area.draw(&PathElement::new(
+                        vec![
+                            (x + k * third, y + rise - k * rise),
+                            (x + (k + 1) * third, y - k * rise),
+                        ],
+                        line_style(c),
+                    ))?;
+                }
+            }
+            Swatch::LeftOut => {
+                area.draw(&PathElement::new(vec![(x, y), (x + swatch, y)], line_style(LEFT_OUT)))?;
+            }
+            Swatch::Start => {
+                let c = (x + swatch / 2, y);
+                let ring = if on_image { BLACK } else { WHITE };
+                area.draw(&Circle::new(c, st.px(6.0), ring.filled()))?;
+                area.draw(&Circle::new(c, st.px(4.5), track_rgb(0, on_image).filled()))?;
+            }
+            Swatch::Note => {}
+        }
     }
     Ok(())
 }
@@ -1133,10 +1171,13 @@ fn rose_plot<DB: DrawingBackend>(
             chart.draw_series(std::iter::once(Circle::new(end, end_r, c.filled())))?;
         }
     }
-    if mean_net.is_finite() && mean_net > 0.0 {
-        let circle: Vec<(f64, f64)> = (0..=240)
+    if mean_net.is_finite() {
+        // (No circle when no track moved, but the legend still says so.)
+        let steps = if mean_net > 0.0 { 240 } else { 0 };
+        let circle: Vec<(f64, f64)> = (0..=steps)
+            .filter(|_| steps > 0)
             .map(|k| {
-                let a = k as f64 / 240.0 * std::f64::consts::TAU;
+                let a = k as f64 / steps as f64 * std::f64::consts::TAU;
                 (mean_net * a.cos(), mean_net * a.sin())
             })
             .collect();
@@ -1226,6 +1267,7 @@ fn msd_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, input: &PlotInput
             .label("lags with fewer than half the pairs of the first lag")
             .legend(move |c| Circle::new(c, r, pale.filled()));
     }
+    let mut fitted = false;
     if let (Some([a, b]), Some([fa, fb])) = (fit.lag_s, fit.lag_frames) {
         if fit.slope_um2_per_min.is_finite() && fit.intercept_um2.is_finite() {
             let (ta, tb) = (a / 60.0, b / 60.0);
@@ -1240,7 +1282,17 @@ fn msd_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, input: &PlotInput
                     r2(fit.r_squared)
                 ))
                 .legend(move |(x, y)| PathElement::new(vec![(x - l, y), (x + l, y)], style));
+            fitted = true;
         }
+    }
+    if !fitted {
+        let why = match fit.lag_frames {
+            Some([a, b]) if !fit.automatic => format!("fewer than 2 lags in {a}–{b}"),
+            _ => "fewer than 2 lags averaging at least half the pairs of lag 1".to_string(),
+        };
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+            .label(format!("no linear fit: {why}"));
     }
     if furth.persistence_time_min.is_finite() && furth.motility_coefficient_um2_per_min.is_finite()
     {
@@ -1324,7 +1376,9 @@ fn hist_plot<DB: DrawingBackend>(
         (0.0, w, (1.0 / w).round() as usize)
     } else {
         let lo = v.first().copied().unwrap_or(0.0).min(0.0);
-        let hi = v.last().copied().unwrap_or(1.0).max(lo + 1e-9);
+        let hi = v.last().copied().unwrap_or(1.0);
+        // All values equal (say every cell at 0 µm/min): one unit wide.
+        let hi = if hi > lo { hi } else { lo + 1.0 };
         let target = (n as f64).sqrt().clamp(8.0, 30.0);
         let w = nice_up((hi - lo) / target);
         (lo, w, (((hi - lo) / w + 1e-9).floor() as usize + 1).max(1))
@@ -1514,12 +1568,30 @@ impl<B: DrawingBackend> DrawingBackend for Canvas<B> {
             return self.inner.draw_path(path, style);
         }
         let points: Vec<BackendCoord> = path.into_iter().collect();
+        let colour = BackendColor { alpha: style.color().alpha, rgb: style.color().rgb };
+        // Each segment a rectangle with rounded (not truncated) corners, half a pixel wider
+        // to make up for the scanline fill leaving out its far edge: plotters' own wide lines
+        // come out one to two pixels thin unless they are horizontal or vertical.
+        let r = f64::from(width) / 2.0 + 0.5;
         for pair in points.windows(2) {
-            self.inner.draw_line(pair[0], pair[1], style)?;
+            let (a, b) = (pair[0], pair[1]);
+            let (vx, vy) = (f64::from(b.0 - a.0), f64::from(b.1 - a.1));
+            let len = vx.hypot(vy);
+            if len == 0.0 {
+                continue;
+            }
+            let (nx, ny) = (-vy / len * r, vx / len * r);
+            let corner = |p: BackendCoord, side: f64| {
+                (
+                    (f64::from(p.0) + side * nx).round() as i32,
+                    (f64::from(p.1) + side * ny).round() as i32,
+                )
+            };
+            let quad = [corner(a, 1.0), corner(b, 1.0), corner(b, -1.0), corner(a, -1.0)];
+            self.inner.fill_polygon(quad, &colour)?;
         }
-        let join = BackendColor { alpha: style.color().alpha, rgb: style.color().rgb };
         for &p in points.iter().skip(1).take(points.len().saturating_sub(2)) {
-            self.inner.draw_circle(p, width / 2, &join, true)?;
+            self.inner.draw_circle(p, width / 2, &colour, true)?;
         }
         Ok(())
     }
