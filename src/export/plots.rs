@@ -876,7 +876,8 @@ fn tracks_plot<DB: DrawingBackend>(
             let pos = (x - ox + st.px(7.0), y - oy - st.px(18.0));
             let c = if line.analysed { track_rgb(line.index, on_image) } else { LEFT_OUT };
             let strip = plot.strip_coord_spec();
-            strip.draw_text(&line.id, &st.text(14.0, ring), (pos.0 + 1, pos.1 + 1))?;
+            let shadow = (pos.0 + st.px(1.0), pos.1 + st.px(1.0));
+            strip.draw_text(&line.id, &st.text(14.0, ring), shadow)?;
             strip.draw_text(&line.id, &st.text(14.0, c), pos)?;
         }
     }
