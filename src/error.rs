@@ -82,6 +82,13 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The caller asked the run to stop (a progress callback returned `false`, e.g. on
+    /// Ctrl-C); nothing was written under a final name.
+    #[error("interrupted during {stage}")]
+    Interrupted {
+        /// The stage that was running.
+        stage: String,
+    },
 }
 
 fn source_prefix(path: &Option<PathBuf>) -> String {

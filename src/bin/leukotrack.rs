@@ -11,6 +11,7 @@ use serde_json::json;
 use leukotrack::calib::{Source, VoxelSize};
 use leukotrack::eval::{self, EvalConfig};
 use leukotrack::metrics::{self, MetricsConfig, Reference};
+use leukotrack::pipeline::{self, batch, Config, DriftConfig, Progress, Stage};
 use leukotrack::synth::{Simulation, SynthConfig};
 use leukotrack::track::drift::{self, Drift, DriftMethod};
 use leukotrack::track::{Gate, LinkConfig, LinkMethod};
@@ -55,10 +56,190 @@ enum Command {
     /// volume_um3,mean_intensity,…), OUTDIR/segment.json (the settings used) and, with
     /// --labels, OUTDIR/labels.tif (one label image per timepoint).
     Segment(SegmentArgs),
+    /// The whole pipeline on one recording: segment → drift → link → metrics → exports.
+    /// Writes into OUTDIR: detections.csv, tracks.csv, track_metrics.csv, steps.csv,
+    /// msd.csv, autocorrelation.csv, drift.csv, metrics_summary.json, summary.json,
+    /// tracks.xml (TrackMate), plots/ (PNG and SVG), and with --ctc the Cell Tracking
+    /// Challenge format (res_track.txt, mask000.tif…).
+    Track(TrackArgs),
+    /// The pipeline on every recording of a folder (recursively), a glob or a list of files:
+    /// one results folder per recording plus OUTDIR/summary.csv. Resumable: a recording
+    /// whose outputs are complete (same input, same settings) is skipped; a failing one is
+    /// recorded and the batch goes on (exit status 1 at the end if any failed).
+    Batch(BatchArgs),
+    /// The configuration file: `--default` prints the full commented default (the schema);
+    /// given a FILE, checks it and prints every effective value.
+    Config(ConfigArgs),
 }
 
-/// Flags of the linker, shared by `link` and (later) `track`.
-#[derive(Args, Clone)]
+#[derive(Args)]
+struct TrackArgs {
+    /// The recording (as for `info`).
+    path: PathBuf,
+    /// Output folder (created).
+    #[arg(short, long, value_name = "OUTDIR")]
+    out: PathBuf,
+    #[command(flatten)]
+    flags: PipelineFlags,
+}
+
+#[derive(Args)]
+struct BatchArgs {
+    /// Folders (searched recursively), globs (`'recs/*.tif'`) or files.
+    #[arg(required = true, value_name = "DIR_OR_GLOB")]
+    inputs: Vec<PathBuf>,
+    /// Output folder: one subfolder per recording (named by its path relative to the input
+    /// folder, without .tif/.ome.tif) and summary.csv.
+    #[arg(short, long, value_name = "OUTDIR")]
+    out: PathBuf,
+    /// Each folder holding per-timepoint TIFF files is one recording (instead of each file).
+    #[arg(long)]
+    series: bool,
+    /// Recordings analysed at once (default: as many as half the free memory holds, at most
+    /// the number of threads).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    #[command(flatten)]
+    flags: PipelineFlags,
+}
+
+#[derive(Args)]
+struct ConfigArgs {
+    /// Print the full commented default configuration.
+    #[arg(long, conflicts_with = "file")]
+    default: bool,
+    /// A configuration file to check.
+    #[arg(required_unless_present = "default")]
+    file: Option<PathBuf>,
+}
+
+/// Everything `track` and `batch` take: a config file and flags overriding it.
+#[derive(Args)]
+struct PipelineFlags {
+    /// A TOML configuration (`leukotrack config --default` prints every key); the flags
+    /// below override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    read: ReadFlags,
+    /// Channel to segment (from 0); intensities are measured in every channel.
+    #[arg(long)]
+    channel: Option<usize>,
+    /// Expected cell diameter, µm; every other segmentation size defaults from it.
+    #[arg(long, value_name = "UM")]
+    cell_diameter: Option<f64>,
+    /// Detector (threshold|blob, default blob) and/or linker (lap|greedy, default lap); the
+    /// flag may be given twice, e.g. `--method threshold --method lap`.
+    #[arg(long, value_name = "METHOD", value_parser = ["threshold", "blob", "lap", "greedy"])]
+    method: Vec<String>,
+    /// Also write the label images (OUTDIR/labels.tif, uint16, one per timepoint).
+    #[arg(long)]
+    labels: bool,
+    #[command(flatten)]
+    link: LinkFlags,
+    /// Drift correction: none (default), channel:N (phase correlation of channel N),
+    /// objects (arrested cells, debris) or median (all cells; unsafe for directed migration).
+    #[arg(long, value_name = "METHOD", conflicts_with = "drift_table")]
+    drift: Option<String>,
+    /// A drift table (frame,dx_um,dy_um[,dz_um]) to link drift-corrected positions.
+    #[arg(long, value_name = "CSV")]
+    drift_table: Option<PathBuf>,
+    #[command(flatten)]
+    metrics: MetricsFlags,
+    /// Also write the Cell Tracking Challenge format into OUTDIR (res_track.txt, mask000.tif…: 16-bit labels; it segments the recording a second time).
+    #[arg(long)]
+    ctc: bool,
+    /// Do not draw plots/.
+    #[arg(long)]
+    no_plots: bool,
+    /// Do not write tracks.xml.
+    #[arg(long)]
+    no_trackmate: bool,
+    /// Worker threads (default: every core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl PipelineFlags {
+    /// The configuration file (or the defaults) with the flags applied, checked.
+    fn config(&self) -> Result<Config> {
+        use leukotrack::segment::{BlobDetector, DetectorConfig, ThresholdDetector};
+        let mut cfg = match &self.config {
+            Some(p) => Config::load(p)?,
+            None => Config::default(),
+        };
+        let r = &self.read;
+        if let Some(v) = &r.voxel_size {
+            cfg.read.voxel_size_um = Some(VoxelSize::parse(v)?.to_array());
+        }
+        if r.frame_interval.is_some() {
+            cfg.read.frame_interval_s = r.frame_interval;
+        }
+        if let Some(s) = &r.shape {
+            let (t, c, z) = ReadOptions::parse_shape(s)?;
+            cfg.read.shape = Some(pipeline::TczShape { t, c, z });
+        }
+        if r.page_order.is_some() {
+            cfg.read.page_order = r.page_order.clone();
+        }
+        if let Some(c) = self.channel {
+            cfg.channel = c;
+        }
+        if let Some(d) = self.cell_diameter {
+            cfg.segment.cell_diameter_um = d;
+        }
+        for m in &self.method {
+            match m.as_str() {
+                "threshold" if !matches!(cfg.segment.detector, DetectorConfig::Threshold(_)) => {
+                    cfg.segment.detector = DetectorConfig::Threshold(ThresholdDetector::default())
+                }
+                "blob" if !matches!(cfg.segment.detector, DetectorConfig::Blob(_)) => {
+                    cfg.segment.detector = DetectorConfig::Blob(BlobDetector::default())
+                }
+                "lap" | "greedy" => cfg.link.method = link_method(m),
+                _ => {}
+            }
+        }
+        self.link.apply(&mut cfg.link);
+        if let Some(d) = &self.drift {
+            cfg.drift = DriftConfig::parse(d)?;
+        }
+        if let Some(p) = &self.drift_table {
+            cfg.drift = DriftConfig::Table { path: p.clone() };
+        }
+        self.metrics.apply(&mut cfg.metrics)?;
+        if self.ctc {
+            cfg.export.ctc = true;
+        }
+        if self.no_plots {
+            cfg.export.plots = false;
+        }
+        if self.no_trackmate {
+            cfg.export.trackmate_xml = false;
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn init_threads(&self) -> Result<()> {
+        if let Some(n) = self.threads {
+            if n == 0 {
+                return Err(Error::param("threads", "must be ≥ 1"));
+            }
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build_global()
+                .map_err(|e| Error::param("threads", e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Flags of the linker, shared by `link`, `track` and `batch`.
+#[derive(Args, Clone, Default)]
 struct LinkFlags {
     /// Gate: the largest speed a cell may have between two frames, µm/min (default 30,
     /// about the fastest leukocytes).
@@ -68,35 +249,43 @@ struct LinkFlags {
     #[arg(long, value_name = "UM")]
     max_distance: Option<f64>,
     /// Largest frame difference a gap-closing link spans (2 = one missing frame; 0 = no gap
-    /// closing).
-    #[arg(long, default_value_t = 3)]
-    gap_frames: u32,
+    /// closing). Default 3.
+    #[arg(long, value_name = "N")]
+    gap_frames: Option<u32>,
     /// Fixed gap-closing gate, µm (default: the frame-to-frame gate scaled by the time gap).
     #[arg(long, value_name = "UM")]
     gap_max_distance: Option<f64>,
     /// Measure costs from the observed positions, not from a constant-velocity prediction.
     #[arg(long)]
     no_prediction: bool,
-    /// lap (global assignment, default) or greedy (nearest first, for comparison).
-    #[arg(long, default_value = "lap", value_parser = ["lap", "greedy"])]
-    method: String,
 }
 
 impl LinkFlags {
-    fn config(&self) -> LinkConfig {
-        let gate = match (self.max_distance, self.max_speed) {
-            (Some(um), _) => Gate::MaxDistance { um },
-            (None, Some(v)) => Gate::MaxSpeed { um_per_min: v },
-            (None, None) => Gate::MaxSpeed { um_per_min: 30.0 },
-        };
-        LinkConfig {
-            gate,
-            gap_frames: self.gap_frames,
-            gap_max_distance_um: self.gap_max_distance,
-            predict: !self.no_prediction,
-            method: if self.method == "greedy" { LinkMethod::Greedy } else { LinkMethod::Lap },
-            ..LinkConfig::default()
+    /// Overrides the values given on the command line.
+    fn apply(&self, cfg: &mut LinkConfig) {
+        if let Some(um) = self.max_distance {
+            cfg.gate = Gate::MaxDistance { um };
         }
+        if let Some(v) = self.max_speed {
+            cfg.gate = Gate::MaxSpeed { um_per_min: v };
+        }
+        if let Some(n) = self.gap_frames {
+            cfg.gap_frames = n;
+        }
+        if self.gap_max_distance.is_some() {
+            cfg.gap_max_distance_um = self.gap_max_distance;
+        }
+        if self.no_prediction {
+            cfg.predict = false;
+        }
+    }
+}
+
+fn link_method(name: &str) -> LinkMethod {
+    if name == "greedy" {
+        LinkMethod::Greedy
+    } else {
+        LinkMethod::Lap
     }
 }
 
@@ -113,6 +302,9 @@ struct LinkArgs {
     frame_interval: f64,
     #[command(flatten)]
     link: LinkFlags,
+    /// lap (global assignment, default) or greedy (nearest first, for comparison).
+    #[arg(long, default_value = "lap", value_parser = ["lap", "greedy"])]
+    method: String,
     /// A drift table (frame,dx_um,dy_um[,dz_um]) to link drift-corrected positions; tracks.csv
     /// keeps the raw positions and adds x_um_corrected, y_um_corrected[, z_um_corrected].
     #[arg(long, value_name = "CSV", conflicts_with = "drift")]
@@ -267,26 +459,42 @@ struct EvalArgs {
 
 #[derive(Args)]
 struct MetricsArgs {
-    /// Tracks CSV: track_id,t_s,x_um,y_um[,z_um] (frame optional; without z_um, 2D).
+    /// Tracks: a CSV (track_id,t_s,x_um,y_um[,z_um]; frame optional; without z_um, 2D), a
+    /// TrackMate XML file (e.g. Fiji's tracks.xml) or an Imaris Position CSV export.
     tracks: PathBuf,
     /// Output folder (created if needed).
     #[arg(short, long, value_name = "OUTDIR")]
     out: PathBuf,
-    /// Frame interval, s (default: the median time step of the tracks).
+    /// Format of TRACKS: csv, trackmate or imaris (default: trackmate for a .xml file, else
+    /// csv). Spots in no track are left out of TrackMate and Imaris files.
+    #[arg(long, value_parser = ["csv", "trackmate", "imaris"])]
+    format: Option<String>,
+    /// Frame interval, s (default: the median time step of the tracks; required for Imaris
+    /// files; overrides a TrackMate file's times).
     #[arg(long, value_name = "S")]
     frame_interval: Option<f64>,
-    /// A step slower than this counts as arrested, µm/min.
-    #[arg(long, value_name = "UM_PER_MIN", default_value_t = 2.0)]
-    arrest_threshold: f64,
+    /// Voxel size X,Y,Z in µm for a TrackMate file in pixels (overrides its calibration).
+    #[arg(long, value_name = "X,Y,Z")]
+    voxel_size: Option<String>,
+    #[command(flatten)]
+    metrics: MetricsFlags,
+}
+
+/// Flags of the motility analysis, shared by `metrics`, `track` and `batch`.
+#[derive(Args, Clone, Default)]
+struct MetricsFlags {
+    /// A step slower than this counts as arrested, µm/min (default 2).
+    #[arg(long, value_name = "UM_PER_MIN")]
+    arrest_threshold: Option<f64>,
     /// Analyse the xy projection (drop z).
     #[arg(long = "2d")]
     two_d: bool,
     /// Largest lag of the MSD and autocorrelation, frames (default: every lag present).
     #[arg(long, value_name = "STEPS")]
     max_lag: Option<u32>,
-    /// Leave out tracks with fewer points.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    min_points: usize,
+    /// Leave out tracks with fewer points (default 1: none).
+    #[arg(long, value_name = "N")]
+    min_points: Option<usize>,
     /// Leave out tracks with a point flagged in the `touches_border` column.
     #[arg(long)]
     exclude_border: bool,
@@ -298,6 +506,36 @@ struct MetricsArgs {
     reference_point: Option<String>,
 }
 
+impl MetricsFlags {
+    /// Overrides the values given on the command line.
+    fn apply(&self, cfg: &mut MetricsConfig) -> Result<()> {
+        if let Some(v) = self.arrest_threshold {
+            cfg.arrest_threshold_um_per_min = v;
+        }
+        if self.two_d {
+            cfg.two_d = true;
+        }
+        if self.max_lag.is_some() {
+            cfg.max_lag_frames = self.max_lag;
+        }
+        if let Some(n) = self.min_points {
+            cfg.min_points = n;
+        }
+        if self.exclude_border {
+            cfg.exclude_border = true;
+        }
+        if let Some(d) = &self.reference_direction {
+            cfg.reference =
+                Some(Reference::Direction { vector: parse_xyz(d, "reference-direction")? });
+        }
+        if let Some(p) = &self.reference_point {
+            cfg.reference =
+                Some(Reference::Point { position_um: parse_xyz(p, "reference-point")? });
+        }
+        Ok(())
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -307,6 +545,9 @@ fn main() -> ExitCode {
         Command::Link(a) => run_link(a),
         Command::Metrics(a) => run_metrics(a),
         Command::Segment(a) => run_segment(a),
+        Command::Track(a) => run_track(a),
+        Command::Batch(a) => run_batch(a),
+        Command::Config(a) => run_config(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -597,7 +838,8 @@ fn run_link(a: LinkArgs) -> Result<()> {
             format!("must be > 0 s, got {}", a.frame_interval),
         ));
     }
-    let cfg = a.link.config();
+    let mut cfg = LinkConfig { method: link_method(&a.method), ..LinkConfig::default() };
+    a.link.apply(&mut cfg);
     cfg.validate()?;
     let det = Detections::read_csv(&a.detections)?;
     let cal = leukotrack::Calibration {
@@ -649,23 +891,32 @@ fn run_metrics(a: MetricsArgs) -> Result<()> {
             return Err(Error::param("frame-interval", format!("must be > 0 s, got {f}")));
         }
     }
-    let reference = match (&a.reference_direction, &a.reference_point) {
-        (Some(d), _) => Some(Reference::Direction { vector: parse_xyz(d, "reference-direction")? }),
-        (None, Some(p)) => Some(Reference::Point { position_um: parse_xyz(p, "reference-point")? }),
-        (None, None) => None,
-    };
-    let config = MetricsConfig {
-        frame_interval_s: a.frame_interval,
-        arrest_threshold_um_per_min: a.arrest_threshold,
-        two_d: a.two_d,
-        min_points: a.min_points,
-        exclude_border: a.exclude_border,
-        max_lag_frames: a.max_lag,
-        reference,
-        ..MetricsConfig::default()
-    };
+    let mut config =
+        MetricsConfig { frame_interval_s: a.frame_interval, ..MetricsConfig::default() };
+    a.metrics.apply(&mut config)?;
     config.validate()?;
-    let tracks = Tracks::read_csv(&a.tracks, a.frame_interval)?;
+    let format = match a.format.as_deref() {
+        Some(f) => f,
+        None if a.tracks.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) => "trackmate",
+        None => "csv",
+    };
+    if a.voxel_size.is_some() && format != "trackmate" {
+        return Err(Error::param(
+            "voxel-size",
+            "only used for TrackMate files (--format trackmate)",
+        ));
+    }
+    let tracks = match format {
+        "trackmate" => {
+            let options = leukotrack::import::TrackMateOptions {
+                voxel_size: a.voxel_size.as_deref().map(VoxelSize::parse).transpose()?,
+                frame_interval_s: a.frame_interval,
+            };
+            leukotrack::import::read_trackmate_with(&a.tracks, &options)?
+        }
+        "imaris" => leukotrack::import::read_imaris(&a.tracks, a.frame_interval)?,
+        _ => Tracks::read_csv(&a.tracks, a.frame_interval)?,
+    };
     let analysis = metrics::analyze(&tracks, &config)?;
     analysis.write(&a.out)?;
     let s = &analysis.summary;
@@ -682,5 +933,206 @@ fn run_metrics(a: MetricsArgs) -> Result<()> {
         None => println!("motility coefficient: too few lags to fit"),
     }
     println!("wrote {}", a.out.display());
+    Ok(())
+}
+
+fn run_config(a: ConfigArgs) -> Result<()> {
+    match &a.file {
+        Some(p) if !a.default => {
+            let cfg = Config::load(p)?;
+            print!("{}", cfg.to_toml()?);
+        }
+        _ => print!("{}", Config::default_toml()),
+    }
+    Ok(())
+}
+
+/// Progress bars of the pipeline: one per stage (timepoints with ETA for segmentation and
+/// drift, a spinner for the others); hidden when quiet or when stderr is not a terminal.
+struct StageBars {
+    show: bool,
+    prefix: String,
+    current: std::sync::Mutex<Option<(Stage, ProgressBar)>>,
+}
+
+impl StageBars {
+    fn new(show: bool, prefix: impl Into<String>) -> Self {
+        StageBars {
+            show: show && std::io::stderr().is_terminal(),
+            prefix: prefix.into(),
+            current: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn update(&self, p: Progress) -> bool {
+        if !self.show {
+            return true;
+        }
+        let Ok(mut cur) = self.current.lock() else { return true };
+        if cur.as_ref().map(|(s, _)| *s) != Some(p.stage) {
+            if let Some((_, bar)) = cur.take() {
+                bar.finish_and_clear();
+            }
+            let bar = ProgressBar::new(p.total as u64);
+            let template = match p.stage {
+                Stage::Segment | Stage::Drift => {
+                    "{prefix}{msg:>9} [{bar:30}] {pos}/{len} timepoints, {elapsed} elapsed, eta {eta}"
+                }
+                _ => "{prefix}{msg:>9} {spinner} {elapsed}",
+            };
+            bar.set_style(
+                ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_prefix(self.prefix.clone());
+            bar.set_message(p.stage.name());
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            *cur = Some((p.stage, bar));
+        }
+        if let Some((_, bar)) = cur.as_ref() {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+        }
+        true
+    }
+
+    fn finish(&self) {
+        if let Ok(mut cur) = self.current.lock() {
+            if let Some((_, bar)) = cur.take() {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}
+
+fn run_track(a: TrackArgs) -> Result<()> {
+    use leukotrack::io::write::{HyperstackWriter, SampleType};
+    let f = &a.flags;
+    f.init_threads()?;
+    let cfg = f.config()?;
+    let rec = Recording::open_with(&a.path, &cfg.read.options()?)?;
+    for w in rec.warnings() {
+        if !f.quiet {
+            eprintln!("warning: {w}");
+        }
+    }
+    std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;
+    let mut writer = if f.labels {
+        let shape = rec.shape();
+        Some(HyperstackWriter::create(
+            a.out.join("labels.tif"),
+            leukotrack::Shape { c: 1, ..shape },
+            SampleType::U16,
+            rec.calibration(),
+        )?)
+    } else {
+        None
+    };
+    let bars = StageBars::new(!f.quiet, "");
+    let mut analysis =
+        pipeline::run_with(&rec, &cfg, &|p| bars.update(p), &mut |_, seg| match writer.as_mut() {
+            Some(w) => w.write_labels(&seg.labels()),
+            None => Ok(()),
+        })?;
+    if let Some(w) = writer {
+        w.finish()?;
+    }
+    bars.update(Progress { stage: Stage::Metrics, done: 1, total: 1 });
+    analysis.save(&a.out)?;
+    if cfg.export.ctc {
+        analysis.save_ctc(&a.out, &rec, &|p| bars.update(p))?;
+    }
+    bars.finish();
+    if !f.quiet {
+        let s = &analysis.summary;
+        let speed = &analysis.metrics.summary.cell_based.speed_um_per_min;
+        eprintln!(
+            "{}: {} timepoints, {} detections, {} tracks; speed {:.2} ± {:.2} µm/min (mean ± sd over tracks); {:.1} s",
+            a.path.display(),
+            s.counts.frames,
+            s.counts.detections,
+            s.counts.tracks,
+            speed.mean,
+            speed.sd,
+            s.timings_s.total + s.timings_s.save
+        );
+        eprintln!("wrote {}", a.out.display());
+    }
+    Ok(())
+}
+
+fn run_batch(a: BatchArgs) -> Result<()> {
+    let f = &a.flags;
+    f.init_threads()?;
+    let cfg = f.config()?;
+    let inputs = batch::discover(&a.inputs, a.series)?;
+    std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;
+    let jobs = match a.jobs {
+        Some(0) => return Err(Error::param("jobs", "must be ≥ 1")),
+        Some(n) => n,
+        None => batch::jobs_for(&inputs, &cfg, rayon::current_num_threads()),
+    };
+    let show = !f.quiet && std::io::stderr().is_terminal();
+    let overall = if show { ProgressBar::new(inputs.len() as u64) } else { ProgressBar::hidden() };
+    overall.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} recordings, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    overall.set_message("batch");
+    let rows: std::sync::Mutex<Vec<Option<batch::Row>>> =
+        std::sync::Mutex::new(vec![None; inputs.len()]);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let summary_path = a.out.join("summary.csv");
+    let write_rows = |rows: &[Option<batch::Row>]| -> Result<()> {
+        let done: Vec<batch::Row> = rows.iter().flatten().cloned().collect();
+        batch::write_summary(&summary_path, &done)
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(inputs.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(input) = inputs.get(i) else { break };
+                overall.set_message(input.name.clone());
+                let row = batch::run_one(input, &a.out, &cfg, &|_| true);
+                if !f.quiet {
+                    let what = match &row.error {
+                        Some(e) => format!("failed: {e}"),
+                        None => row.status.name().to_string(),
+                    };
+                    overall.suspend(|| eprintln!("{}: {what}", input.name));
+                }
+                overall.inc(1);
+                if let Ok(mut r) = rows.lock() {
+                    r[i] = Some(row);
+                    if let Err(e) = write_rows(&r) {
+                        overall.suspend(|| eprintln!("leukotrack: error: {e}"));
+                    }
+                }
+            });
+        }
+    });
+    overall.finish_and_clear();
+    let rows: Vec<batch::Row> =
+        rows.into_inner().unwrap_or_default().into_iter().flatten().collect();
+    write_rows(&rows.iter().cloned().map(Some).collect::<Vec<_>>())?;
+    let failed = rows.iter().filter(|r| r.status == batch::Status::Failed).count();
+    let skipped = rows.iter().filter(|r| r.status == batch::Status::Skipped).count();
+    if !f.quiet {
+        eprintln!(
+            "{} recordings: {} analysed, {} skipped (complete), {} failed; {}",
+            rows.len(),
+            rows.len() - failed - skipped,
+            skipped,
+            failed,
+            summary_path.display()
+        );
+    }
+    if failed > 0 {
+        return Err(Error::data(format!(
+            "{failed} of {} recordings failed (see {})",
+            rows.len(),
+            summary_path.display()
+        )));
+    }
     Ok(())
 }

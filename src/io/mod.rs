@@ -23,7 +23,7 @@ pub mod imagej;
 mod ome;
 mod prairie;
 mod scanimage;
-mod series;
+pub(crate) mod series;
 pub(crate) mod tiff;
 pub mod write;
 mod xml;

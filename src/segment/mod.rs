@@ -917,6 +917,20 @@ pub fn segment_recording_with(
     cfg: &SegmentConfig,
     on_frame: &mut dyn FnMut(usize, Segmentation) -> Result<()>,
 ) -> Result<()> {
+    segment_recording_volumes(recording, channel, cfg, &mut |t, _, seg| on_frame(t, seg))
+}
+
+/// A callback given a timepoint, its volumes (one per channel) and its segmentation.
+pub(crate) type FrameVolumesFn<'a> = dyn FnMut(usize, &[Volume], Segmentation) -> Result<()> + 'a;
+
+/// As [`segment_recording_with`], also lending each timepoint's volumes (one per channel)
+/// to `on_frame` (e.g. for a projection), without a second read.
+pub(crate) fn segment_recording_volumes(
+    recording: &Recording,
+    channel: usize,
+    cfg: &SegmentConfig,
+    on_frame: &mut FrameVolumesFn,
+) -> Result<()> {
     cfg.validate()?;
     let shape = recording.shape();
     if channel >= shape.c {
@@ -948,19 +962,21 @@ pub fn segment_recording_with(
             || {
                 cur.into_par_iter()
                     .map(|(t, chans)| {
-                        segment_frame(&chans, channel, t, &cal, cfg).map_err(|e| match e {
-                            Error::Frame { path: None, frame, reason } => {
-                                Error::Frame { path: Some(path.clone()), frame, reason }
-                            }
-                            other => other,
-                        })
+                        let seg =
+                            segment_frame(&chans, channel, t, &cal, cfg).map_err(|e| match e {
+                                Error::Frame { path: None, frame, reason } => {
+                                    Error::Frame { path: Some(path.clone()), frame, reason }
+                                }
+                                other => other,
+                            });
+                        (chans, seg)
                     })
-                    .collect::<Vec<Result<Segmentation>>>()
+                    .collect::<Vec<(Vec<Volume>, Result<Segmentation>)>>()
             },
             || (following < shape.t).then(|| read(following)),
         );
-        for (t, r) in (start..).zip(results) {
-            on_frame(t, r?)?;
+        for (t, (chans, r)) in (start..).zip(results) {
+            on_frame(t, &chans, r?)?;
         }
         next = upcoming;
         start = following;

@@ -1,0 +1,811 @@
+//! The whole analysis of one recording: read → segment → drift → link → metrics.
+//!
+//! [`Config`] holds every stage's settings (serde; a TOML file with one table per stage,
+//! see [`Config::default_toml`]); [`run`] chains the stages and returns an [`Analysis`] with
+//! every table in memory; [`Analysis::save`] writes the result files. The command line and
+//! the Python bindings are thin layers over these calls.
+//!
+//! ```
+//! use leukotrack::pipeline::{self, Config};
+//! use leukotrack::synth::{Simulation, SynthConfig};
+//! use leukotrack::Recording;
+//!
+//! # fn main() -> leukotrack::Result<()> {
+//! let dir = std::env::temp_dir().join(format!("leukotrack-pipe-doc-{}", std::process::id()));
+//! Simulation::new(&SynthConfig { frames: 4, size: [64, 64, 10], ..Default::default() })?
+//!     .write(&dir)?;
+//! let rec = Recording::open(dir.join("recording.tif"))?;
+//! let analysis = pipeline::run(&rec, &Config::default(), &|_| true)?;
+//! assert!(analysis.detections.len() > 0);
+//! assert_eq!(analysis.tracks.len(), analysis.detections.len()); // every detection is in a track
+//! println!("{} tracks", analysis.summary.counts.tracks);
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod batch;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use crate::calib::{Calibration, Source, VoxelSize};
+use crate::error::{Error, Result};
+use crate::io::write::write_atomic;
+use crate::io::{PageOrder, ReadOptions, Recording, Volume};
+use crate::metrics::{self, MetricsConfig};
+use crate::segment::{self, SegmentConfig, Segmentation};
+use crate::table::{Detections, Tracks};
+use crate::track::drift::{self, Drift, DriftMethod};
+use crate::track::{self, LinkConfig};
+
+/// The commented default configuration file (`leukotrack config --default`): every key, its
+/// unit and its meaning. It parses to [`Config::default`] (a test checks it).
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+/// Every setting of the pipeline, one table per stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The channel the cells are segmented in (0-based); intensities are measured in all.
+    pub channel: usize,
+    /// Overrides of the recording's metadata.
+    pub read: ReadConfig,
+    /// Segmentation.
+    pub segment: SegmentConfig,
+    /// Drift correction (run before linking).
+    pub drift: DriftConfig,
+    /// Linking.
+    pub link: LinkConfig,
+    /// Motility metrics (the frame interval comes from the recording).
+    pub metrics: MetricsConfig,
+    /// Which optional files [`Analysis::save`] writes.
+    pub export: ExportConfig,
+}
+
+/// Overrides of the recording's metadata (each wins over the file's value).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReadConfig {
+    /// Voxel size `[x, y, z]`, µm.
+    pub voxel_size_um: Option<[f64; 3]>,
+    /// Frame interval, s.
+    pub frame_interval_s: Option<f64>,
+    /// Sizes for files whose metadata do not give them.
+    pub shape: Option<TczShape>,
+    /// Order of the pages, fastest-varying first (`czt`, `ctz`, `zct`, `ztc`, `tcz`, `tzc`).
+    pub page_order: Option<String>,
+}
+
+/// Numbers of timepoints, channels and z planes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TczShape {
+    /// Timepoints.
+    pub t: usize,
+    /// Channels.
+    pub c: usize,
+    /// z planes.
+    pub z: usize,
+}
+
+impl ReadConfig {
+    /// The reading options these overrides make (values checked).
+    pub fn options(&self) -> Result<ReadOptions> {
+        let voxel_size = match self.voxel_size_um {
+            Some([x, y, z]) => Some(VoxelSize::new(x, y, z)?),
+            None => None,
+        };
+        if let Some(f) = self.frame_interval_s {
+            if !(f.is_finite() && f > 0.0) {
+                return Err(Error::param(
+                    "read.frame_interval_s",
+                    format!("must be > 0 s, got {f}"),
+                ));
+            }
+        }
+        if let Some(s) = self.shape {
+            if s.t == 0 || s.c == 0 || s.z == 0 {
+                return Err(Error::param("read.shape", "t, c and z must be ≥ 1"));
+            }
+        }
+        Ok(ReadOptions {
+            voxel_size,
+            frame_interval_s: self.frame_interval_s,
+            shape: self.shape.map(|s| (s.t, s.c, s.z)),
+            page_order: self.page_order.as_deref().map(PageOrder::parse).transpose()?,
+        })
+    }
+}
+
+/// How tissue drift is removed before linking.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DriftConfig {
+    /// No correction (the default).
+    #[default]
+    None,
+    /// Phase correlation of a reference channel's images (structural, second harmonic).
+    Channel {
+        /// The reference channel, 0-based.
+        channel: usize,
+    },
+    /// Median step of reference objects: arrested cells or static debris.
+    Objects {
+        /// Tracks slower than this after a first correction are references, µm/min.
+        arrest_speed_um_per_min: f64,
+    },
+    /// Median step of all linked cells — unsafe for directed migration (it removes it).
+    Median,
+    /// A drift table (`frame,dx_um,dy_um[,dz_um]`) made beforehand.
+    Table {
+        /// The CSV file.
+        path: PathBuf,
+    },
+}
+
+impl DriftConfig {
+    /// Parses the command-line form `none`, `channel:N`, `objects` or `median`.
+    pub fn parse(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::param(
+                "drift",
+                format!("`{s}`: give none, channel:N (0-based), objects or median"),
+            )
+        };
+        Ok(match s.trim() {
+            "none" => DriftConfig::None,
+            "objects" => DriftConfig::Objects { arrest_speed_um_per_min: 2.0 },
+            "median" => DriftConfig::Median,
+            other => match other.strip_prefix("channel:") {
+                Some(n) => DriftConfig::Channel { channel: n.trim().parse().map_err(|_| bad())? },
+                None => return Err(bad()),
+            },
+        })
+    }
+
+    fn validate(&self, channels: Option<usize>) -> Result<()> {
+        match *self {
+            DriftConfig::Objects { arrest_speed_um_per_min: v } if !(v.is_finite() && v > 0.0) => {
+                Err(Error::param(
+                    "drift.arrest_speed_um_per_min",
+                    format!("must be > 0 µm/min, got {v}"),
+                ))
+            }
+            DriftConfig::Channel { channel } if channels.is_some_and(|c| channel >= c) => {
+                Err(Error::param(
+                    "drift.channel",
+                    format!(
+                        "channel {channel} does not exist: the recording has {} channel(s), numbered from 0",
+                        channels.unwrap_or(0)
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Optional outputs of [`Analysis::save`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExportConfig {
+    /// `tracks.xml` in TrackMate's format (default on).
+    pub trackmate_xml: bool,
+    /// `plots/` (PNG and SVG; default on).
+    pub plots: bool,
+    /// The Cell Tracking Challenge result format (`res_track.txt`, `maskTTT.tif`);
+    /// default off: it segments the recording a second time for the label images.
+    pub ctc: bool,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        ExportConfig { trackmate_xml: true, plots: true, ctc: false }
+    }
+}
+
+impl Config {
+    /// Parses a TOML configuration; an unknown key or a value out of range is an error naming
+    /// the key (and the line).
+    pub fn from_toml_str(text: &str) -> Result<Self> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let msg = e.message().to_string();
+            let key = e
+                .span()
+                .and_then(|s| text.get(s))
+                .map(|k| format!(" (at `{}`)", k.trim()))
+                .unwrap_or_default();
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+            Error::param(
+                "config",
+                match line {
+                    Some(l) => format!("line {l}: {msg}{key}"),
+                    None => format!("{msg}{key}"),
+                },
+            )
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Reads a TOML configuration file ([`Config::from_toml_str`]); errors name the file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_toml_str(&text).map_err(|e| match e {
+            Error::InvalidParameter { name, reason } => {
+                Error::param(name, format!("{}: {reason}", path.display()))
+            }
+            other => other,
+        })
+    }
+
+    /// The configuration as TOML (every value, without comments).
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self).map_err(|e| Error::data(format!("config to TOML: {e}")))
+    }
+
+    /// The commented default file (the same text as [`DEFAULT_TOML`]).
+    pub fn default_toml() -> &'static str {
+        DEFAULT_TOML
+    }
+
+    /// Checks every stage's values; the error names the stage and key.
+    pub fn validate(&self) -> Result<()> {
+        let within = |stage: &str, r: Result<()>| {
+            r.map_err(|e| match e {
+                Error::InvalidParameter { name, reason } => {
+                    Error::param(format!("{stage}.{name}"), reason)
+                }
+                other => other,
+            })
+        };
+        self.read.options()?;
+        within("segment", self.segment.validate())?;
+        within("link", self.link.validate())?;
+        within("metrics", self.metrics.validate())?;
+        self.drift.validate(None)
+    }
+}
+
+/// The stages [`run`] reports progress for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Reading and segmenting timepoints (`done`/`total` count timepoints).
+    Segment,
+    /// Estimating drift (`done`/`total` count timepoints for `channel:N`).
+    Drift,
+    /// Linking.
+    Link,
+    /// Motility metrics.
+    Metrics,
+}
+
+impl Stage {
+    /// The stage's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Segment => "segment",
+            Stage::Drift => "drift",
+            Stage::Link => "link",
+            Stage::Metrics => "metrics",
+        }
+    }
+}
+
+/// A progress report: `done` of `total` units of `stage` (a stage starts with `done = 0`
+/// and ends with `done = total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// The stage running.
+    pub stage: Stage,
+    /// Units done.
+    pub done: usize,
+    /// Units in all.
+    pub total: usize,
+}
+
+/// A progress callback: return `false` to stop the run ([`Error::Interrupted`]).
+pub type ProgressFn<'a> = &'a (dyn Fn(Progress) -> bool + Sync);
+
+/// The maximum-intensity projection of the segmented channel (over z, then over time) under
+/// the track plot.
+pub use crate::export::plots::Projection;
+
+/// What [`run`] found, with every table in memory.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// One row per detected cell and timepoint.
+    pub detections: Detections,
+    /// The detections linked into tracks (`detection` = row of `detections`).
+    pub tracks: Tracks,
+    /// The drift removed before linking (zero when the correction is off).
+    pub drift: Drift,
+    /// Motility metrics of the tracks.
+    pub metrics: metrics::Analysis,
+    /// The maximum-intensity projection of the segmented channel.
+    pub projection: Option<Projection>,
+    /// The recording's calibration (with the overrides applied).
+    pub calibration: Calibration,
+    /// The image the exports refer to (TrackMate's `ImageData`).
+    pub image: crate::export::ImageInfo,
+    /// Effective configuration, recording, counts and timings (`summary.json`).
+    pub summary: Summary,
+}
+
+/// The contents of `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// The crate version that made the analysis.
+    pub version: String,
+    /// The recording analysed.
+    pub recording: RecordingInfo,
+    /// The effective configuration (every value, defaults included).
+    pub config: Config,
+    /// How many of what.
+    pub counts: Counts,
+    /// Wall time of each stage, s.
+    pub timings_s: Timings,
+}
+
+/// The recording as the pipeline saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordingInfo {
+    /// The path given.
+    pub path: PathBuf,
+    /// The file name without `.tif`/`.ome.tif`/`.tiff`.
+    pub name: String,
+    /// Sizes (t, c, z, y, x).
+    pub shape: crate::io::Shape,
+    /// Pixel type.
+    pub dtype: String,
+    /// Voxel size `[x, y, z]`, µm.
+    pub voxel_size_um: [f64; 3],
+    /// Frame interval, s.
+    pub frame_interval_s: f64,
+    /// Where the voxel size and frame interval came from (`file`, `user`, `default`).
+    pub calibration_source: CalibrationSource,
+}
+
+/// Provenance of each calibration value.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalibrationSource {
+    /// Voxel x.
+    pub x: &'static str,
+    /// Voxel y.
+    pub y: &'static str,
+    /// Voxel z.
+    pub z: &'static str,
+    /// Frame interval.
+    pub frame_interval: &'static str,
+}
+
+/// Counts of the analysis.
+#[derive(Debug, Clone, Serialize)]
+pub struct Counts {
+    /// Timepoints.
+    pub frames: usize,
+    /// Detections over all timepoints.
+    pub detections: usize,
+    /// Tracks (a one-point track counts).
+    pub tracks: usize,
+    /// Tracks kept by the metrics' filters.
+    pub tracks_analysed: usize,
+    /// Links between consecutive points of tracks (gap links included).
+    pub links: usize,
+}
+
+/// Wall time per stage, s.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Reading and segmentation (streamed together).
+    pub segment: f64,
+    /// Drift estimation.
+    pub drift: f64,
+    /// Linking.
+    pub link: f64,
+    /// Metrics.
+    pub metrics: f64,
+    /// Writing the files ([`Analysis::save`]; 0 until saved).
+    pub save: f64,
+    /// All of [`run`].
+    pub total: f64,
+}
+
+fn source_name(s: Source) -> &'static str {
+    match s {
+        Source::File => "file",
+        Source::User => "user",
+        Source::Default => "default",
+    }
+}
+
+/// The name of a recording: its file name without `.ome.tif`, `.ome.tiff`, `.tif` or `.tiff`.
+pub fn recording_name(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let lower = name.to_ascii_lowercase();
+    for suffix in [".ome.tiff", ".ome.tif", ".tiff", ".tif"] {
+        if lower.ends_with(suffix) && lower.len() > suffix.len() {
+            return name[..name.len() - suffix.len()].to_string();
+        }
+    }
+    name
+}
+
+fn zero_drift(frames: usize) -> Drift {
+    Drift {
+        frame: (0..frames as u32).collect(),
+        dx_um: vec![0.0; frames],
+        dy_um: vec![0.0; frames],
+        dz_um: vec![0.0; frames],
+    }
+}
+
+/// The running maximum over z and t of one channel.
+fn accumulate_projection(acc: &mut Option<Array2<f32>>, v: &Volume) {
+    fn fold<T: Copy + Into<f32>>(a: &ndarray::Array3<T>, acc: &mut Array2<f32>) {
+        for plane in a.outer_iter() {
+            ndarray::Zip::from(&mut *acc).and(&plane).for_each(|m, &x| {
+                let x: f32 = x.into();
+                if x > *m {
+                    *m = x;
+                }
+            });
+        }
+    }
+    let (_, ny, nx) = v.dim();
+    let acc = acc.get_or_insert_with(|| Array2::from_elem((ny, nx), f32::NEG_INFINITY));
+    match v {
+        Volume::U8(a) => fold(a, acc),
+        Volume::U16(a) => fold(a, acc),
+        Volume::F32(a) => fold(a, acc),
+    }
+}
+
+/// Runs the pipeline on `recording`: segmentation of `config.channel` (intensities in every
+/// channel), drift estimation, linking (drift-corrected positions when the correction is on),
+/// metrics. Memory holds a few timepoints, never the recording. `progress` is called as
+/// stages advance; returning `false` stops the run with [`Error::Interrupted`].
+pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Result<Analysis> {
+    run_with(recording, config, progress, &mut |_, _| Ok(()))
+}
+
+/// As [`run`], lending each timepoint's segmentation to `on_frame` as it is made (e.g. to
+/// write its label image).
+pub fn run_with(
+    recording: &Recording,
+    config: &Config,
+    progress: ProgressFn,
+    on_frame: &mut dyn FnMut(usize, &Segmentation) -> Result<()>,
+) -> Result<Analysis> {
+    let start = Instant::now();
+    config.validate()?;
+    let shape = recording.shape();
+    config.drift.validate(Some(shape.c))?;
+    if config.channel >= shape.c {
+        return Err(Error::param(
+            "channel",
+            format!(
+                "channel {} does not exist: {} has {} channel(s), numbered from 0",
+                config.channel,
+                recording.path().display(),
+                shape.c
+            ),
+        ));
+    }
+    let cal: Calibration = recording.calibration().clone();
+    let voxel = cal.voxel_size_um().map_err(|e| with_path(e, recording.path()))?;
+    let frame_interval = cal.frame_interval_s().map_err(|e| with_path(e, recording.path()))?;
+    let mut timings = Timings::default();
+    let report = |stage, done, total| -> Result<()> {
+        if progress(Progress { stage, done, total }) {
+            Ok(())
+        } else {
+            Err(Error::Interrupted { stage: stage.name().to_string() })
+        }
+    };
+
+    // Segmentation, streamed; the projection is accumulated from the same volumes.
+    let t0 = Instant::now();
+    report(Stage::Segment, 0, shape.t)?;
+    let mut detections: Option<Detections> = None;
+    let mut projection: Option<Array2<f32>> = None;
+    segment::segment_recording_volumes(
+        recording,
+        config.channel,
+        &config.segment,
+        &mut |t, chans, seg| {
+            accumulate_projection(&mut projection, &chans[config.channel]);
+            on_frame(t, &seg)?;
+            match &mut detections {
+                None => detections = Some(seg.detections),
+                Some(d) => d.append(seg.detections)?,
+            }
+            report(Stage::Segment, t + 1, shape.t)
+        },
+    )?;
+    let detections = match detections {
+        Some(d) => d,
+        None => segment::segment_recording(recording, config.channel, &config.segment, &|_| {})?,
+    };
+    timings.segment = t0.elapsed().as_secs_f64();
+
+    // Drift: from a channel, or from the detections (linked once without correction).
+    let t0 = Instant::now();
+    report(Stage::Drift, 0, shape.t)?;
+    let drift = match &config.drift {
+        DriftConfig::None => None,
+        DriftConfig::Table { path } => Some(Drift::read_csv(path)?),
+        &DriftConfig::Channel { channel } => {
+            let tick = std::sync::atomic::AtomicUsize::new(0);
+            let d = drift::estimate_from_channel(recording, channel, &|_| {
+                let n = tick.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(Progress { stage: Stage::Drift, done: n.min(shape.t), total: shape.t });
+            })?;
+            Some(d)
+        }
+        &DriftConfig::Objects { arrest_speed_um_per_min } => Some(drift::estimate(
+            &detections,
+            &cal,
+            &config.link,
+            DriftMethod::Objects { arrest_speed_um_per_min },
+        )?),
+        DriftConfig::Median => {
+            Some(drift::estimate(&detections, &cal, &config.link, DriftMethod::Median)?)
+        }
+    };
+    report(Stage::Drift, shape.t, shape.t)?;
+    timings.drift = t0.elapsed().as_secs_f64();
+
+    let t0 = Instant::now();
+    report(Stage::Link, 0, 1)?;
+    let tracks = track::link_with_drift(&detections, &cal, &config.link, drift.as_ref())?;
+    report(Stage::Link, 1, 1)?;
+    timings.link = t0.elapsed().as_secs_f64();
+
+    let t0 = Instant::now();
+    report(Stage::Metrics, 0, 1)?;
+    let mcfg = MetricsConfig {
+        frame_interval_s: config.metrics.frame_interval_s.or(Some(frame_interval)),
+        ..config.metrics.clone()
+    };
+    let metrics = metrics::analyze(&tracks, &mcfg)?;
+    report(Stage::Metrics, 1, 1)?;
+    timings.metrics = t0.elapsed().as_secs_f64();
+    timings.total = start.elapsed().as_secs_f64();
+
+    let n_tracks = tracks.rows_by_track().len();
+    let summary = Summary {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        recording: RecordingInfo {
+            path: recording.path().to_path_buf(),
+            name: recording_name(recording.path()),
+            shape,
+            dtype: recording.dtype().name().to_string(),
+            voxel_size_um: voxel.to_array(),
+            frame_interval_s: frame_interval,
+            calibration_source: CalibrationSource {
+                x: cal.voxel_x_um.map_or("default", |v| source_name(v.source)),
+                y: cal.voxel_y_um.map_or("default", |v| source_name(v.source)),
+                z: cal.voxel_z_um.map_or("default", |v| source_name(v.source)),
+                frame_interval: cal.frame_interval_s.map_or("default", |v| source_name(v.source)),
+            },
+        },
+        config: config.clone(),
+        counts: Counts {
+            frames: shape.t,
+            detections: detections.len(),
+            tracks: n_tracks,
+            tracks_analysed: metrics.summary.tracks.analysed,
+            links: tracks.len() - n_tracks,
+        },
+        timings_s: timings,
+    };
+    Ok(Analysis {
+        drift: drift.unwrap_or_else(|| zero_drift(shape.t)),
+        projection: projection.map(|mut image| {
+            image.mapv_inplace(|v| if v.is_finite() { v } else { 0.0 });
+            Projection { image, pixel_um: [voxel.x, voxel.y] }
+        }),
+        detections,
+        tracks,
+        metrics,
+        image: crate::export::ImageInfo::from_recording(recording),
+        calibration: cal,
+        summary,
+    })
+}
+
+fn with_path(e: Error, path: &Path) -> Error {
+    match e {
+        Error::InvalidParameter { name, reason } => Error::metadata(
+            path,
+            format!("{name}: {reason} (give it with --voxel-size / --frame-interval or in [read])"),
+        ),
+        other => other,
+    }
+}
+
+/// The files [`Analysis::save`] always writes (beside `tracks.xml` and `plots/` when on).
+pub const OUTPUT_FILES: [&str; 9] = [
+    "detections.csv",
+    "tracks.csv",
+    "track_metrics.csv",
+    "steps.csv",
+    "msd.csv",
+    "autocorrelation.csv",
+    "metrics_summary.json",
+    "drift.csv",
+    "summary.json",
+];
+
+impl Analysis {
+    /// Writes every result file into `dir` (created if needed), each under a temporary name
+    /// renamed when complete: the tables ([`OUTPUT_FILES`]), `tracks.xml` and `plots/` as
+    /// `config.export` says. `summary.json` is written last, so its presence means the rest
+    /// is complete.
+    pub fn save(&mut self, dir: impl AsRef<Path>) -> Result<()> {
+        let dir = dir.as_ref();
+        let t0 = Instant::now();
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        self.detections.write_csv(dir.join("detections.csv"))?;
+        self.tracks.write_csv(dir.join("tracks.csv"))?;
+        self.metrics.write(dir)?;
+        self.drift.write_csv(dir.join("drift.csv"))?;
+        let export = &self.summary.config.export;
+        if export.trackmate_xml {
+            self.write_trackmate(&dir.join("tracks.xml"))?;
+        }
+        if export.plots {
+            self.write_plots(&dir.join("plots"))?;
+        }
+        self.summary.timings_s.save = t0.elapsed().as_secs_f64();
+        self.write_summary(&dir.join("summary.json"))
+    }
+
+    /// Writes `summary.json`.
+    pub fn write_summary(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_string_pretty(&self.summary)
+            .map_err(|e| Error::data(format!("summary to JSON: {e}")))?;
+        write_atomic(path, |w| w.write_all(json.as_bytes()))
+    }
+
+    /// Writes the Cell Tracking Challenge result format into `dir` (`res_track.txt` and one
+    /// 16-bit `maskTTT.tif` per timepoint). The label images come from segmenting the
+    /// recording again (segmentation is deterministic), so memory stays bounded.
+    pub fn save_ctc(&self, dir: &Path, recording: &Recording, progress: ProgressFn) -> Result<()> {
+        let total = recording.shape().t;
+        let config = &self.summary.config;
+        crate::export::ctc::write(
+            dir,
+            &self.tracks,
+            &self.detections,
+            recording,
+            config.channel,
+            &config.segment,
+            &|t| {
+                progress(Progress { stage: Stage::Segment, done: t + 1, total });
+            },
+        )
+    }
+
+    fn write_trackmate(&self, path: &Path) -> Result<()> {
+        crate::export::trackmate::write(
+            path,
+            &self.tracks,
+            &self.detections,
+            &self.calibration,
+            &self.image,
+        )
+    }
+
+    fn write_plots(&self, dir: &Path) -> Result<()> {
+        let input = crate::export::plots::PlotInput {
+            tracks: &self.tracks,
+            metrics: &self.metrics,
+            projection: self.projection.as_ref(),
+            title: &self.summary.recording.name,
+        };
+        crate::export::plots::write_all(dir, &input).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every leaf key of a TOML value, as `table.key` paths.
+    fn leaf_keys(v: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+        if let toml::Value::Table(t) = v {
+            for (k, v) in t {
+                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                match v {
+                    toml::Value::Table(inner) if !inner.is_empty() => leaf_keys(v, &path, out),
+                    _ => out.push(path),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn default_file_is_the_default_config() {
+        let parsed = Config::from_toml_str(DEFAULT_TOML).unwrap();
+        assert_eq!(parsed, Config::default());
+        // Every value the default config has is written (uncommented) in the file.
+        let ours: toml::Value = toml::from_str(&Config::default().to_toml().unwrap()).unwrap();
+        let file: toml::Value = toml::from_str(DEFAULT_TOML).unwrap();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        leaf_keys(&ours, "", &mut a);
+        leaf_keys(&file, "", &mut b);
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn config_round_trips_through_toml() {
+        let mut c = Config { channel: 1, ..Config::default() };
+        c.read.voxel_size_um = Some([0.5, 0.5, 2.0]);
+        c.drift = DriftConfig::Channel { channel: 1 };
+        c.link.gate = crate::track::Gate::MaxDistance { um: 12.0 };
+        c.metrics.max_lag_frames = Some(20);
+        c.export.ctc = true;
+        let text = c.to_toml().unwrap();
+        assert_eq!(Config::from_toml_str(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::from_toml_str("[link]\ngap_frame = 2\n").unwrap_err().to_string();
+        assert!(e.contains("gap_frame"), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+        let e = Config::from_toml_str("chanel = 1\n").unwrap_err().to_string();
+        assert!(e.contains("chanel"), "{e}");
+        let e = Config::from_toml_str("[segment.detector]\nkind = \"blob\"\nquality_kk = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("quality_kk"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_value_is_named() {
+        let e = Config::from_toml_str("[segment]\ncell_diameter_um = -3\n").unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidParameter { name, .. } if name.starts_with("segment.")),
+            "{e}"
+        );
+        assert!(e.to_string().contains("cell_diameter_um"), "{e}");
+        let e = Config::from_toml_str("[link.gate]\nkind = \"max_speed\"\num_per_min = 0\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("link."), "{e}");
+        let e = Config::from_toml_str("[read]\nframe_interval_s = -1\n").unwrap_err();
+        assert!(e.to_string().contains("read.frame_interval_s"), "{e}");
+        let e =
+            Config::from_toml_str("[drift]\nmethod = \"objects\"\narrest_speed_um_per_min = 0\n")
+                .unwrap_err();
+        assert!(e.to_string().contains("drift.arrest_speed_um_per_min"), "{e}");
+    }
+
+    #[test]
+    fn drift_flag_forms() {
+        assert_eq!(DriftConfig::parse("none").unwrap(), DriftConfig::None);
+        assert_eq!(DriftConfig::parse("channel:2").unwrap(), DriftConfig::Channel { channel: 2 });
+        assert_eq!(DriftConfig::parse("median").unwrap(), DriftConfig::Median);
+        assert!(matches!(DriftConfig::parse("objects").unwrap(), DriftConfig::Objects { .. }));
+        assert!(DriftConfig::parse("channel:x").is_err());
+        assert!(DriftConfig::parse("phase").is_err());
+    }
+
+    #[test]
+    fn recording_names() {
+        assert_eq!(recording_name(Path::new("a/mouse3.ome.tif")), "mouse3");
+        assert_eq!(recording_name(Path::new("m.TIF")), "m");
+        assert_eq!(recording_name(Path::new("x.tiff")), "x");
+        assert_eq!(recording_name(Path::new("folder")), "folder");
+    }
+}
