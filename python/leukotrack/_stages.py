@@ -123,11 +123,12 @@ def segment(
     """
     cfg = _segment_config(cell_diameter, method, config)
     channel = _util.integer("channel", channel)
+    reporter = Reporter(progress)
     if isinstance(data, (str, os.PathLike)):
         data = read(data, voxel_size=voxel_size)
     if isinstance(data, Recording):
         rec = data._reopened(voxel_size=_util.voxel_size(voxel_size))
-        with Reporter(progress) as callback:
+        with reporter as callback:
             cols = _core.segment_recording(rec._native, channel, cfg, callback)
         return _tables.frame(cols)
     if isinstance(data, np.ndarray):
@@ -341,8 +342,11 @@ def steps(
     min_points: int = 1,
     exclude_border: bool = False,
 ) -> pd.DataFrame:
-    """One row per step (two consecutive points of a track): ``track_id, frame, t_s, dx_um,
-    dy_um, dz_um, step_um, speed_um_per_min, turning_angle_deg`` (``steps.csv``)."""
+    """One row per step (two consecutive points of a track, also across a missing frame):
+    ``track_id, frame, t_s, dx_um, dy_um, dz_um, step_um, speed_um_per_min,
+    turning_angle_deg`` (``steps.csv``) — the step's start frame and time (s), its
+    displacement and length (µm), its speed (µm/min) and the angle to the previous step
+    (degrees; NaN for a track's first step). Options as :func:`metrics`'s."""
     cfg = _metrics_config(frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border)
     tr, js = _metric_inputs(tracks, cfg)
     return _tables.frame(_core.steps(tr, js))
@@ -376,7 +380,9 @@ def autocorrelation(
     exclude_border: bool = False,
 ) -> pd.DataFrame:
     """Velocity autocorrelation against lag: ``lag_frames, lag_s, mean_cos, sem_cos,
-    mean_velocity_dot_um2_per_min2, n`` (``autocorrelation.csv``)."""
+    mean_velocity_dot_um2_per_min2, n`` (``autocorrelation.csv``): the mean cosine of the
+    angle between steps starting ``lag_frames`` apart (1 at lag 0) and the mean dot product
+    of their velocities, (µm/min)²; lags in frames and s."""
     cfg = _metrics_config(
         frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border, max_lag=max_lag
     )
