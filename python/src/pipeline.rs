@@ -62,6 +62,9 @@ fn parse_config(py: Python<'_>, config: &str) -> PyResult<Config> {
     Ok(cfg)
 }
 
+/// A projection image and its pixel size `(x, y)`, µm.
+type ProjectionOut<'py> = (Bound<'py, PyArray2<f32>>, (f64, f64));
+
 /// The results of the pipeline on one recording.
 #[pyclass(name = "Analysis", module = "leukotrack._core", frozen)]
 pub struct PyAnalysis {
@@ -123,10 +126,7 @@ impl PyAnalysis {
     }
     /// The maximum-intensity projection of the segmented channel, `(image (y, x) float32,
     /// (pixel x µm, pixel y µm))`, or `None`.
-    fn projection<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<Option<(Bound<'py, PyArray2<f32>>, (f64, f64))>> {
+    fn projection<'py>(&self, py: Python<'py>) -> PyResult<Option<ProjectionOut<'py>>> {
         let p = self.with(py, |a| a.projection.clone())?;
         Ok(p.map(|p| (PyArray2::from_owned_array(py, p.image), (p.pixel_um[0], p.pixel_um[1]))))
     }
