@@ -18,8 +18,9 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy (the workspace: the core and the Python bindings)"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== cargo build --no-default-features (pure library)"
+echo "== cargo build --no-default-features (pure library) and examples/embed.rs with it"
 cargo build --no-default-features --lib
+cargo run --quiet --no-default-features --example embed
 echo "== cargo test (unit, integration, CLI and doc tests; benches are built by clippy above)"
 cargo test
 

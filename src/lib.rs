@@ -3,6 +3,37 @@
 //! Segmentation, tracking and motility statistics for two-photon intravital recordings of
 //! leukocytes (T cells, macrophages, neutrophils) — 4D/5D 16-bit TIFFs of (t, c, z, y, x).
 //!
+//! The whole pipeline — read, segment, link, drift, metrics — on the bundled fixture, with
+//! the tables in memory (the same as `examples/embed.rs`, which runs with
+//! `default-features = false`):
+//!
+//! ```
+//! use leukotrack::pipeline::{self, Config};
+//! use leukotrack::Recording;
+//!
+//! # fn main() -> leukotrack::Result<()> {
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/two_photon_2ch.tif");
+//! let recording = Recording::open(path)?; // lazy: the page index and calibration
+//! let config = Config {
+//!     segment: leukotrack::segment::SegmentConfig::for_diameter(10.0), // µm
+//!     ..Config::default()
+//! };
+//! let analysis = pipeline::run(&recording, &config, &|_| true)?;
+//!
+//! let det = &analysis.detections; // one row per cell and timepoint, µm
+//! let tracks = &analysis.tracks; // `detection` = row of `det`
+//! assert_eq!(tracks.len(), det.len()); // every detection is in one track
+//! let speeds = &analysis.metrics.track_metrics.speed_um_per_min; // one per track
+//! assert_eq!(speeds.len(), tracks.rows_by_track().len());
+//! println!("motility coefficient {:.1} µm²/min",
+//!     analysis.metrics.summary.motility_coefficient_um2_per_min);
+//! // analysis.save("results/")? writes the files of `leukotrack track`.
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Simulated recordings with ground truth, to test a setting before using it:
+//!
 //! ```
 //! use leukotrack::synth::{Simulation, SynthConfig};
 //! use leukotrack::{eval, Recording};
@@ -60,7 +91,14 @@
 //!   persistence time, velocity autocorrelation, distributions and directionality tests.
 //! - [`segment`]: finds the cells of each 3D timepoint ([`segment::segment`],
 //!   [`segment::segment_recording`]) with a threshold or a blob (LoG) detector.
-//! - [`track::assign`]: linear assignment (used for one-to-one matching and by the linker).
+//! - [`track`]: linking ([`track::link`]: k-d tree candidates, global assignment, gap
+//!   closing, motion prediction) and drift estimation ([`track::drift`]).
+//! - [`export`]: TrackMate XML that Fiji loads against the image ([`export::trackmate`]) and
+//!   the Cell Tracking Challenge result format ([`export::ctc`]).
+//! - [`import`]: tracks from other tools — TrackMate XML and Imaris Position CSV exports.
+//! - [`pipeline`]: [`pipeline::Config`] (TOML) and [`pipeline::run`], chaining every stage,
+//!   [`pipeline::Analysis::save`] writing the result files, and [`pipeline::batch`] for many
+//!   recordings.
 //!
 //! ## Conventions
 //!
@@ -81,6 +119,8 @@
 pub mod calib;
 pub mod error;
 pub mod eval;
+pub mod export;
+pub mod import;
 pub mod io;
 pub mod metrics;
 pub mod pipeline;

@@ -146,7 +146,7 @@ impl PyAnalysis {
             let mut a = self.inner.lock().map_err(|_| Error::data("the analysis was poisoned"))?;
             a.save(&out_dir)?;
             if a.summary.config.export.ctc {
-                a.save_ctc(&out_dir.join("ctc"), &rec, &|p: Progress| {
+                a.save_ctc(&out_dir, &rec, &|p: Progress| {
                     ticker.tick(p.stage.name(), p.done, p.total)
                 })?;
             }

@@ -46,7 +46,6 @@ fn walk(dir: &Path, series: bool, out: &mut Vec<PathBuf>) -> Result<()> {
     let entries = read_dir_sorted(dir)?;
     if series && entries.iter().any(|p| p.is_file() && is_tiff(p)) {
         out.push(dir.to_path_buf());
-        return Ok(());
     }
     for p in entries {
         if p.is_dir() {
@@ -350,7 +349,7 @@ fn analyse(
     let mut analysis = super::run(&rec, config, progress)?;
     analysis.save(dir)?;
     if config.export.ctc {
-        analysis.save_ctc(&dir.join("ctc"), &rec, progress)?;
+        analysis.save_ctc(dir, &rec, progress)?;
     }
     let row = Row::from_analysis(input, &analysis, t0.elapsed().as_secs_f64());
     let mut files = Vec::new();

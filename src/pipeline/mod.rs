@@ -197,7 +197,7 @@ pub struct ExportConfig {
     pub trackmate_xml: bool,
     /// `plots/` (PNG and SVG; default on).
     pub plots: bool,
-    /// The Cell Tracking Challenge result format (`ctc/res_track.txt`, `ctc/maskTTT.tif`);
+    /// The Cell Tracking Challenge result format (`res_track.txt`, `maskTTT.tif`);
     /// default off: it segments the recording a second time for the label images.
     pub ctc: bool,
 }
