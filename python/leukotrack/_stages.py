@@ -58,6 +58,8 @@ def _channels_of(volume: np.ndarray) -> list[np.ndarray]:
         raise invalid("volume", f"pixel type {a.dtype} is not a real number type")
     if a.dtype.type not in _NATIVE_DTYPES:
         a = a.astype(np.float32)  # other integer or float types: one copy, as float32
+    elif not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))  # e.g. big-endian uint16: one copy
     if a.ndim == 2:
         return [a[np.newaxis]]
     if a.ndim == 3:

@@ -73,12 +73,16 @@ pub struct PyAnalysis {
 }
 
 impl PyAnalysis {
-    fn with<T>(&self, py: Python<'_>, f: impl FnOnce(&Analysis) -> T) -> PyResult<T> {
-        let a = self
-            .inner
-            .lock()
-            .map_err(|_| to_pyerr(py, Error::data("the analysis was poisoned by a panic")))?;
-        Ok(f(&a))
+    /// `f` of the analysis, the lock taken with the GIL released (a `save` running in another
+    /// thread may need the GIL for its progress reports while it holds the lock).
+    fn with<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&Analysis) -> T + Send) -> PyResult<T> {
+        detached(py, || {
+            let a = self
+                .inner
+                .lock()
+                .map_err(|_| Error::data("the analysis was poisoned by a panic"))?;
+            Ok(f(&a))
+        })
     }
 }
 

@@ -85,7 +85,8 @@ def test_overrides_are_the_clis_flags(cli, tmp_path, recording):
     assert "x_um_corrected" in a.tracks.columns
 
 
-def test_config_as_dict_toml_file_and_overrides(tmp_path, recording):
+def test_config_as_dict_toml_file_and_overrides(tmp_path, small):
+    recording = small[0]
     cfg = lt.default_config()
     assert cfg["link"]["gap_frames"] == 3 and cfg["segment"]["cell_diameter_um"] == 10.0
     assert lt.config_from_toml(lt.default_config_toml()) == cfg
@@ -95,7 +96,7 @@ def test_config_as_dict_toml_file_and_overrides(tmp_path, recording):
     assert from_file["link"]["gap_frames"] == 1 and from_file["metrics"]["min_points"] == 4
     a = lt.track(recording, config=toml, progress=False, gap_frames=2)
     assert a.config["link"]["gap_frames"] == 2 and a.config["metrics"]["min_points"] == 4
-    b = lt.track(FIXTURE, config={"link": {"gap_frames": 2}, "metrics": {"min_points": 4}}, progress=False)
+    b = lt.track(recording.path, config={"link": {"gap_frames": 2}, "metrics": {"min_points": 4}}, progress=False)
     pd.testing.assert_frame_equal(a.tracks, b.tracks)
     assert lt.config_from_toml(lt.config_to_toml(a.config)) == a.config
 
@@ -130,12 +131,16 @@ def test_bad_toml_file_names_the_file_and_line(tmp_path):
         lt.load_config(tmp_path / "missing.toml")
 
 
-def test_read_overrides_reach_the_recording(tmp_path):
-    a = lt.track(FIXTURE, progress=False, voxel_size={"x": 1.6, "y": 1.6, "z": 6.0}, frame_interval=60, cell_diameter=20)
+def test_read_overrides_reach_the_recording(small):
+    path = small[0].path
+    a = lt.track(path, progress=False, voxel_size={"x": 1.6, "y": 1.6, "z": 6.0}, frame_interval=60, cell_diameter=20)
     rec = a.summary["recording"]
     assert rec["voxel_size_um"] == [1.6, 1.6, 6.0] and rec["frame_interval_s"] == 60.0
     assert rec["calibration_source"]["x"] == "user"
-    assert set(a.tracks["t_s"] / 60.0) <= set(range(12))
+    assert set(a.tracks["t_s"] / 60.0) <= set(range(6))
+    # A recording opened with overrides keeps them, and they are the run's settings.
+    b = lt.track(lt.read(path, frame_interval=60), progress=False)
+    assert b.config["read"]["frame_interval_s"] == 60.0 and b.summary["recording"]["frame_interval_s"] == 60.0
 
 
 def test_napari_array(analysis):
@@ -190,3 +195,15 @@ def test_a_2d_recording_end_to_end(tmp_path):
     a = lt.track(tmp_path / "recording.tif", progress=False)
     assert "z_um" not in a.tracks.columns
     assert a.to_napari().shape[1] == 4
+
+
+def test_an_uncalibrated_recording_asks_for_its_calibration(shared):
+    path = shared / "tiff-layouts" / "plain_pages.tif"
+    shape = {"t": 3, "c": 2, "z": 4}
+    with pytest.raises(lt.RecordingError, match="voxel size") as e:
+        lt.track(path, progress=False, shape=shape)
+    assert e.value.path == str(path)
+    a = lt.track(
+        path, progress=False, shape=shape, voxel_size={"x": 0.6, "y": 0.6, "z": 2.5}, frame_interval=30
+    )
+    assert a.summary["recording"]["shape"] == {"t": 3, "c": 2, "z": 4, "y": 24, "x": 32}

@@ -60,6 +60,8 @@ def test_any_memory_layout_gives_the_same_detections(recording):
     # Other real types are converted to float32: the same cells.
     as_f64 = lt.segment(v.astype(np.float64), voxel_size=VOXEL)
     np.testing.assert_allclose(as_f64[["x_um", "y_um", "z_um"]], base[["x_um", "y_um", "z_um"]], atol=1e-6)
+    big_endian = v.astype(">u2")
+    pd.testing.assert_frame_equal(lt.segment(big_endian, voxel_size=VOXEL), base)
     as_i32 = lt.segment(v.astype(np.int32), voxel_size=VOXEL)
     pd.testing.assert_frame_equal(as_i32[["x_um", "y_um"]], as_f64[["x_um", "y_um"]])
 

@@ -17,7 +17,7 @@ import leukotrack as lt
 from conftest import FIXTURE
 
 
-def test_two_calls_overlap_in_time(recording):
+def test_two_calls_overlap_in_time(small):
     """Each call records when it entered the core (its first progress report) and when it
     left (its last); with the GIL released the two spans overlap."""
     spans: dict[str, list[float]] = {"a": [], "b": []}
@@ -25,7 +25,7 @@ def test_two_calls_overlap_in_time(recording):
 
     def run(name: str) -> None:
         start.wait()
-        lt.segment(recording, progress=lambda stage, done, total: spans[name].append(time.perf_counter()))
+        lt.segment(small[0], progress=lambda stage, done, total: spans[name].append(time.perf_counter()))
 
     threads = [threading.Thread(target=run, args=(n,)) for n in spans]
     for t in threads:
@@ -33,11 +33,12 @@ def test_two_calls_overlap_in_time(recording):
     for t in threads:
         t.join()
     (a0, a1), (b0, b1) = ((min(v), max(v)) for v in spans.values())
-    assert len(spans["a"]) == len(spans["b"]) == recording.shape.t + 1
+    assert len(spans["a"]) == len(spans["b"]) == small[0].shape.t + 1
     assert max(a0, b0) < min(a1, b1), f"spans do not overlap: a {a0:.3f}–{a1:.3f}, b {b0:.3f}–{b1:.3f}"
 
 
-def test_python_runs_while_the_core_works(recording):
+def test_python_runs_while_the_core_works(small):
+    recording = small[0]
     """A pure-Python thread keeps counting while the pipeline runs on the main thread."""
     ticks = []
     during = []
@@ -61,20 +62,20 @@ def test_python_runs_while_the_core_works(recording):
     assert len(during) >= 5, f"{len(during)} Python ticks during {last - first:.3f} s in the core"
 
 
-def test_progress_reports_every_stage_in_order(recording):
+def test_progress_reports_every_stage_in_order(small):
     seen: list[tuple[str, int, int]] = []
-    lt.track(recording, progress=lambda *a: seen.append(a))
+    lt.track(small[0], progress=lambda *a: seen.append(a))
     stages = [s for s, _, _ in seen]
     assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == ["segment", "drift", "link", "metrics"]
     seg = [(d, n) for s, d, n in seen if s == "segment"]
-    assert seg == [(t, 12) for t in range(13)]
+    assert seg == [(t, 6) for t in range(7)]
     assert seen[-1] == ("metrics", 1, 1)
 
 
-def test_tqdm_bars_by_default(recording, capsys):
-    lt.segment(recording)  # progress=True: tqdm is installed with the test extra
+def test_tqdm_bars_by_default(small, capsys):
+    lt.segment(small[0])  # progress=True: tqdm is installed with the test extra
     err = capsys.readouterr().err
-    assert "segment" in err and "/12 [" in err and "timepoints" in err
+    assert "segment" in err and "/6 [" in err and "timepoints" in err
 
 
 def test_a_callback_returning_false_stops_the_run(recording):
