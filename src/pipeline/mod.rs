@@ -336,6 +336,10 @@ pub struct Analysis {
     pub metrics: metrics::Analysis,
     /// The maximum-intensity projection of the segmented channel.
     pub projection: Option<Projection>,
+    /// The recording's calibration (with the overrides applied).
+    pub calibration: Calibration,
+    /// The image the exports refer to (TrackMate's `ImageData`).
+    pub image: crate::export::ImageInfo,
     /// Effective configuration, recording, counts and timings (`summary.json`).
     pub summary: Summary,
 }
@@ -617,6 +621,8 @@ pub fn run_with(
         detections,
         tracks,
         metrics,
+        image: crate::export::ImageInfo::from_recording(recording),
+        calibration: cal,
         summary,
     })
 }
@@ -679,12 +685,29 @@ impl Analysis {
     /// 16-bit `maskTTT.tif` per timepoint). The label images come from segmenting the
     /// recording again (segmentation is deterministic), so memory stays bounded.
     pub fn save_ctc(&self, dir: &Path, recording: &Recording, progress: ProgressFn) -> Result<()> {
-        let _ = (dir, recording, progress);
-        Err(Error::data("the CTC export is not merged yet"))
+        let total = recording.shape().t;
+        let config = &self.summary.config;
+        crate::export::ctc::write(
+            dir,
+            &self.tracks,
+            &self.detections,
+            recording,
+            config.channel,
+            &config.segment,
+            &|t| {
+                progress(Progress { stage: Stage::Segment, done: t + 1, total });
+            },
+        )
     }
 
-    fn write_trackmate(&self, _path: &Path) -> Result<()> {
-        Ok(())
+    fn write_trackmate(&self, path: &Path) -> Result<()> {
+        crate::export::trackmate::write(
+            path,
+            &self.tracks,
+            &self.detections,
+            &self.calibration,
+            &self.image,
+        )
     }
 
     fn write_plots(&self, _dir: &Path) -> Result<()> {
