@@ -399,13 +399,16 @@ class Analysis:
 
         return _plot.plot_analysis(self, ax=ax)
 
-    def save(self, out_dir: str | os.PathLike[str], *, progress: Progress = False) -> Path:
-        """Writes every result file into ``out_dir`` (created), as ``leukotrack track -o``:
+    def save(self, dir: str | os.PathLike[str], *, progress: Progress = False) -> Path:  # noqa: A002
+        """Writes every result file into the folder ``dir`` (created), as ``leukotrack track -o``:
         ``detections.csv``, ``tracks.csv``, ``track_metrics.csv``, ``steps.csv``,
-        ``msd.csv``, ``autocorrelation.csv``, ``drift.csv``, ``metrics_summary.json``,
-        ``summary.json`` (last) and the exports the configuration asks for. Each file is
-        written under a temporary name and renamed. Returns the folder."""
-        out = Path(_util.path("out_dir", out_dir))
+        ``msd.csv``, ``autocorrelation.csv``, ``drift.csv``, ``metrics_summary.json``, the
+        exports the configuration asks for (``export`` table: ``tracks.xml`` for Fiji's
+        TrackMate by default; with ``ctc=True`` the Cell Tracking Challenge's
+        ``res_track.txt`` and ``maskTTT.tif``, which segments the recording again) and
+        ``summary.json`` (last). Each file is written under a temporary name and renamed.
+        Returns the folder."""
+        out = Path(_util.path("dir", dir))
         with Reporter(progress) as callback:
             self._native.save(os.fspath(out), callback)
         self._cache.pop("summary", None)  # the save time is now known

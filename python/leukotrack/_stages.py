@@ -73,7 +73,7 @@ def _channels_of(volume: np.ndarray) -> list[np.ndarray]:
 
 
 def segment(
-    data: Recording | np.ndarray | str | os.PathLike[str],
+    volume_or_recording: Recording | np.ndarray | str | os.PathLike[str],
     *,
     channel: int = 0,
     cell_diameter: float = 10.0,
@@ -87,7 +87,7 @@ def segment(
 
     Parameters
     ----------
-    data
+    volume_or_recording
         A :class:`Recording` (every timepoint, streamed: memory holds a few timepoints), a
         path to one, or a numpy volume: (z, y, x), a (y, x) plane, or (c, z, y, x) channels.
         uint8, uint16 and float32 arrays are read in place without a copy; other real types
@@ -126,6 +126,7 @@ def segment(
     cfg = _segment_config(cell_diameter, method, config)
     channel = _util.integer("channel", channel)
     reporter = Reporter(progress)
+    data = volume_or_recording
     if isinstance(data, (str, os.PathLike)):
         data = read(data, voxel_size=voxel_size)
     if isinstance(data, Recording):
@@ -141,7 +142,9 @@ def segment(
         frame = _util.integer("frame", frame)
         cols = _core.segment_volumes(channels, channel, frame, vs, cfg)
         return _tables.frame(cols)
-    raise invalid("data", f"expected a Recording, a path or a numpy array, got {type(data).__name__}")
+    raise invalid(
+        "volume_or_recording", f"expected a Recording, a path or a numpy array, got {type(data).__name__}"
+    )
 
 
 def _link_config(

@@ -95,3 +95,37 @@ def test_every_public_function_documents_its_units():
     for f in (lt.read, lt.segment, lt.link, lt.metrics, lt.steps, lt.msd, lt.autocorrelation,
               lt.motility_coefficient, lt.track, lt.synth, lt.evaluate, lt.from_trackpy, lt.to_napari):
         assert "µm" in f.__doc__, f.__name__
+
+
+def test_the_issues_signatures_hold():
+    """Names users' scripts rely on (issue 8): arguments, defaults, keyword-only markers."""
+    import inspect
+
+    def params(f):
+        return {n: (p.kind, p.default) for n, p in inspect.signature(f).parameters.items()}
+
+    kw, pos, empty = inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty
+    r = params(lt.read)
+    assert r["path"] == (pos, empty)
+    assert all(r[k] == (kw, None) for k in ("voxel_size", "frame_interval", "shape", "page_order"))
+    s = params(lt.segment)
+    assert list(s)[0] == "volume_or_recording"
+    assert s["channel"] == (kw, 0) and s["cell_diameter"] == (kw, 10.0)
+    assert s["method"] == (kw, None) and s["voxel_size"] == (kw, None)
+    k = params(lt.link)
+    assert list(k)[0] == "detections" and k["frame_interval"] == (kw, empty)
+    assert k["max_speed"] == (kw, 30.0) and k["max_distance"] == (kw, None)
+    assert k["gap_frames"] == (kw, 3) and k["predict"] == (kw, True)
+    t = params(lt.track)
+    assert list(t)[:2] == ["path_or_recording", "config"] and t["config"] == (pos, None)
+    assert inspect.Parameter.VAR_KEYWORD in {p for p, _ in t.values()}
+    assert list(params(lt.Analysis.save))[1] == "dir"
+    assert params(lt.Recording.volume)["c"] == (pos, 0)
+    from leukotrack.dask import track_many
+
+    m = params(track_many)
+    assert list(m)[:4] == ["paths", "client", "config", "out_dir"]
+    assert m["client"][1] is None and m["config"][1] is None and m["out_dir"][1] is None
+    assert list(params(lt.evaluate))[:2] == ["tracks", "truth"]
+    for f in (lt.metrics, lt.steps, lt.msd, lt.motility_coefficient):
+        assert list(params(f))[0] == "tracks"

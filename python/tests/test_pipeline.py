@@ -23,7 +23,7 @@ TABLES = {
     "autocorrelation.csv": "autocorrelation",
     "drift.csv": "drift",
 }
-FILES = [*TABLES, "metrics_summary.json"]
+FILES = [*TABLES, "metrics_summary.json", "tracks.xml"]
 
 
 def run_cli(cli, out, *flags):
@@ -66,6 +66,19 @@ def test_save_writes_the_clis_files_byte_for_byte(analysis, cli_out, tmp_path):
     assert without_timings(saved) == without_timings(analysis.summary)
     # No temporary file is left behind.
     assert not [p for p in out.iterdir() if p.name.startswith(".") or p.suffix == ".partial"]
+
+
+def test_ctc_export_as_the_cli(cli, small, tmp_path):
+    rec = small[0]
+    subprocess.run([cli, "track", str(rec.path), "-o", str(tmp_path / "cli"), "--quiet", "--ctc"], check=True)
+    a = lt.track(rec, progress=False, ctc=True)
+    out = a.save(tmp_path / "py")
+    names = sorted(p.name for p in (tmp_path / "cli").iterdir())
+    assert "res_track.txt" in names and sum(n.startswith("mask") for n in names) == rec.shape.t
+    assert sorted(p.name for p in out.iterdir()) == names
+    for n in names:
+        if n != "summary.json":
+            assert (out / n).read_bytes() == (tmp_path / "cli" / n).read_bytes(), n
 
 
 def test_overrides_are_the_clis_flags(cli, tmp_path, recording):
