@@ -123,6 +123,12 @@ fn track_command_writes_every_file_and_its_settings() {
     for f in pipeline::OUTPUT_FILES.iter().chain(&["tracks.xml"]) {
         assert!(o.join(f).is_file(), "{f} missing");
     }
+    for p in ["tracks", "rose", "msd", "speed", "straightness", "arrest"] {
+        for ext in ["png", "svg"] {
+            let f = o.join("plots").join(format!("{p}.{ext}"));
+            assert!(std::fs::metadata(&f).unwrap().len() > 1000, "{}", f.display());
+        }
+    }
     // tracks.xml reads back as the tracks of more than one point.
     let xml = leukotrack::import::read_trackmate(o.join("tracks.xml")).unwrap();
     let csv = read_tracks(&o.join("tracks.csv"));

@@ -1,5 +1,6 @@
 //! Exports for other tools: TrackMate XML ([`trackmate`]) and the Cell Tracking Challenge
-//! result format ([`ctc`]). Importers of other tools' tracks are in [`crate::import`].
+//! result format ([`ctc`]); and for people: [`plots`] (PNG and SVG). Importers of other
+//! tools' tracks are in [`crate::import`].
 //!
 //! Exported positions are the raw positions (never drift-corrected), in µm with the centre of
 //! voxel (i, j, k) at (i·vx, j·vy, k·vz) — the convention of ImageJ and TrackMate — so the
@@ -7,6 +8,7 @@
 //! renamed into place.
 
 pub mod ctc;
+pub mod plots;
 pub mod trackmate;
 
 use std::path::{Path, PathBuf};

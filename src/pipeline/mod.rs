@@ -313,15 +313,9 @@ pub struct Progress {
 /// A progress callback: return `false` to stop the run ([`Error::Interrupted`]).
 pub type ProgressFn<'a> = &'a (dyn Fn(Progress) -> bool + Sync);
 
-/// A maximum-intensity projection of the segmented channel (over z, then over time), for
-/// the track plot: (y, x) with the pixel size in µm.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Projection {
-    /// The image, (y, x).
-    pub image: Array2<f32>,
-    /// Pixel size `[x, y]`, µm.
-    pub pixel_um: [f64; 2],
-}
+/// The maximum-intensity projection of the segmented channel (over z, then over time) under
+/// the track plot.
+pub use crate::export::plots::Projection;
 
 /// What [`run`] found, with every table in memory.
 #[derive(Debug, Clone)]
@@ -710,8 +704,14 @@ impl Analysis {
         )
     }
 
-    fn write_plots(&self, _dir: &Path) -> Result<()> {
-        Ok(())
+    fn write_plots(&self, dir: &Path) -> Result<()> {
+        let input = crate::export::plots::PlotInput {
+            tracks: &self.tracks,
+            metrics: &self.metrics,
+            projection: self.projection.as_ref(),
+            title: &self.summary.recording.name,
+        };
+        crate::export::plots::write_all(dir, &input).map(|_| ())
     }
 }
 
