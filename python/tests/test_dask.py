@@ -39,7 +39,7 @@ def test_without_a_client_or_an_output_folder(inputs):
     """Dask's local threaded scheduler (no distributed client exists yet in this module)."""
     with pytest.raises(ValueError):
         distributed.get_client()
-    df = track_many([inputs / "mouse1" / "rec1.tif", inputs / "mouse1" / "rec2.tif"])
+    df = track_many([inputs / "mouse1" / "rec1.tif", inputs / "mouse1" / "rec2.tif"], plots=False)
     assert list(df["status"]) == ["done", "done"]
     assert list(df["name"]) == ["rec1", "rec2"]
     assert not list((inputs / "mouse1").glob("rec1/"))
@@ -55,7 +55,9 @@ def client():
 
 def test_track_many_on_a_local_cluster_writes_what_batch_writes(inputs, client, cli, tmp_path):
     out = tmp_path / "dask"
-    df = track_many(inputs, client, out_dir=out, config={"link": {"gap_frames": 2}})
+    # (Plots off: drawing them is not what is tested here, and slow in the test build.)
+    config = {"link": {"gap_frames": 2}, "export": {"plots": False}}
+    df = track_many(inputs, client, out_dir=out, config=config)
     assert list(df.columns) == COLUMNS
     rows = df.set_index("name")
     assert sorted(rows.index) == ["broken", "mouse1/rec1", "mouse1/rec2"]
@@ -66,7 +68,7 @@ def test_track_many_on_a_local_cluster_writes_what_batch_writes(inputs, client, 
         assert pd.isna(rows.loc[name, "error"])
     # The same as the command line's batch on the same inputs and settings.
     toml = tmp_path / "params.toml"
-    toml.write_text("[link]\ngap_frames = 2\n")
+    toml.write_text("[link]\ngap_frames = 2\n[export]\nplots = false\n")
     batch = tmp_path / "batch"
     r = subprocess.run([cli, "batch", str(inputs), "-o", str(batch), "--config", str(toml), "--quiet"], capture_output=True)
     assert r.returncode == 1  # one recording failed
@@ -82,12 +84,12 @@ def test_track_many_on_a_local_cluster_writes_what_batch_writes(inputs, client, 
         assert (out / name / "manifest.json").is_file()
 
     # A second run skips the complete recordings and retries the failed one.
-    again = track_many(inputs, client, out_dir=out, config={"link": {"gap_frames": 2}}).set_index("name")
+    again = track_many(inputs, client, out_dir=out, config=config).set_index("name")
     assert again.loc["mouse1/rec1", "status"] == "skipped" and again.loc["mouse1/rec2", "status"] == "skipped"
     assert again.loc["broken", "status"] == "failed"
     assert again.loc["mouse1/rec1", "tracks"] == rows.loc["mouse1/rec1", "tracks"]
     # Other settings: analysed again.
-    third = track_many(inputs, client, out_dir=out, gap_frames=1).set_index("name")
+    third = track_many(inputs, client, out_dir=out, config=config, gap_frames=1).set_index("name")
     assert third.loc["mouse1/rec1", "status"] == "done"
 
 

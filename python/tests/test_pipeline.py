@@ -58,9 +58,12 @@ def test_python_and_the_cli_give_identical_tables(analysis, cli_out):
 
 def test_save_writes_the_clis_files_byte_for_byte(analysis, cli_out, tmp_path):
     out = analysis.save(tmp_path / "py")
-    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in cli_out.iterdir())
-    for f in FILES:
-        assert (out / f).read_bytes() == (cli_out / f).read_bytes(), f
+    files = sorted(str(p.relative_to(cli_out)) for p in cli_out.rglob("*") if p.is_file())
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == files
+    assert set(FILES) <= set(files)
+    for f in files:  # the tables, tracks.xml and the plots
+        if f != "summary.json":
+            assert (out / f).read_bytes() == (cli_out / f).read_bytes(), f
     saved = json.loads((out / "summary.json").read_text())
     assert saved["timings_s"]["save"] > 0
     assert without_timings(saved) == without_timings(analysis.summary)
@@ -70,24 +73,26 @@ def test_save_writes_the_clis_files_byte_for_byte(analysis, cli_out, tmp_path):
 
 def test_ctc_export_as_the_cli(cli, small, tmp_path):
     rec = small[0]
-    subprocess.run([cli, "track", str(rec.path), "-o", str(tmp_path / "cli"), "--quiet", "--ctc"], check=True)
-    a = lt.track(rec, progress=False, ctc=True)
+    subprocess.run([cli, "track", str(rec.path), "-o", str(tmp_path / "cli"), "--quiet", "--ctc", "--no-plots"], check=True)
+    a = lt.track(rec, progress=False, ctc=True, plots=False)
     out = a.save(tmp_path / "py")
-    names = sorted(p.name for p in (tmp_path / "cli").iterdir())
+    theirs = tmp_path / "cli"
+    names = sorted(str(p.relative_to(theirs)) for p in theirs.rglob("*") if p.is_file())
     assert "res_track.txt" in names and sum(n.startswith("mask") for n in names) == rec.shape.t
-    assert sorted(p.name for p in out.iterdir()) == names
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == names
     for n in names:
         if n != "summary.json":
-            assert (out / n).read_bytes() == (tmp_path / "cli" / n).read_bytes(), n
+            assert (out / n).read_bytes() == (theirs / n).read_bytes(), n
 
 
 def test_overrides_are_the_clis_flags(cli, tmp_path, recording):
     flags = ["--max-distance", "15", "--gap-frames", "2", "--drift", "median", "--method", "threshold",
-             "--min-points", "3", "--2d", "--max-lag", "5", "--channel", "0", "--cell-diameter", "11"]
+             "--min-points", "3", "--2d", "--max-lag", "5", "--channel", "0", "--cell-diameter", "11",
+             "--no-plots", "--no-trackmate"]
     run_cli(cli, tmp_path / "cli", *flags)
     a = lt.track(
         recording, progress=False, max_distance=15, gap_frames=2, drift="median", method="threshold",
-        min_points=3, two_d=True, max_lag=5, channel=0, cell_diameter=11,
+        min_points=3, two_d=True, max_lag=5, channel=0, cell_diameter=11, plots=False, trackmate_xml=False,
     )
     for file, attr in TABLES.items():
         pd.testing.assert_frame_equal(getattr(a, attr), read_csv(tmp_path / "cli" / file), check_dtype=False, obj=file)
@@ -95,6 +100,7 @@ def test_overrides_are_the_clis_flags(cli, tmp_path, recording):
     assert cfg["link"]["gate"] == {"kind": "max_distance", "um": 15.0}
     assert cfg["segment"]["detector"]["kind"] == "threshold"
     assert cfg["drift"] == {"method": "median"}
+    assert cfg["export"] == {"trackmate_xml": False, "plots": False, "ctc": False}
     assert "x_um_corrected" in a.tracks.columns
 
 
