@@ -56,15 +56,40 @@ fn main() {
     // Raw TIFFs: every codec, byte order, chunking and sample type, plain and with metadata.
     let mut k = 0;
     let mut tiff = |spec: Spec, n: usize| {
-        put("tiff", &format!("seed{k:02}.tif"), &tiff_bytes(&spec, &pages(n, spec.width, spec.height)));
+        put(
+            "tiff",
+            &format!("seed{k:02}.tif"),
+            &tiff_bytes(&spec, &pages(n, spec.width, spec.height)),
+        );
         k += 1;
     };
     for codec in [Codec::None, Codec::Deflate, Codec::Lzw, Codec::PackBits] {
         for (big_endian, bigtiff) in [(false, false), (true, false), (false, true)] {
-            tiff(Spec { codec, big_endian, bigtiff, width: 5, height: 4, rows_per_strip: 2, ..Spec::default() }, 2);
+            tiff(
+                Spec {
+                    codec,
+                    big_endian,
+                    bigtiff,
+                    width: 5,
+                    height: 4,
+                    rows_per_strip: 2,
+                    ..Spec::default()
+                },
+                2,
+            );
         }
         tiff(Spec { codec, tile: Some((16, 16)), width: 20, height: 5, ..Spec::default() }, 2);
-        tiff(Spec { codec, predictor: true, sample: Sample::U8, width: 5, height: 3, ..Spec::default() }, 1);
+        tiff(
+            Spec {
+                codec,
+                predictor: true,
+                sample: Sample::U8,
+                width: 5,
+                height: 3,
+                ..Spec::default()
+            },
+            1,
+        );
     }
     tiff(Spec { sample: Sample::F32, width: 4, height: 3, ..Spec::default() }, 2);
     tiff(Spec { sample: Sample::I16, width: 4, height: 3, ..Spec::default() }, 2);
@@ -77,7 +102,8 @@ fn main() {
 
     // ImageJ descriptions (first byte: pages - 1, sample type, codec, byte order).
     for (i, d) in IMAGEJ.iter().enumerate() {
-        let pages = d.lines().find_map(|l| l.strip_prefix("images=")).unwrap().parse::<u8>().unwrap();
+        let pages =
+            d.lines().find_map(|l| l.strip_prefix("images=")).unwrap().parse::<u8>().unwrap();
         let mut b = vec![(pages - 1) | if i == 2 { 8 | 16 | 32 } else { 0 }];
         b.extend_from_slice(d.as_bytes());
         put("imagej", &format!("seed{i}"), &b);
