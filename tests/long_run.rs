@@ -1,6 +1,11 @@
 //! Long runs: the peak memory of `leukotrack track` (a child process, measured by the kernel
 //! through `wait4`) on on-disk recordings of 8 and 32 timepoints is the same — memory is
 //! bounded by a few timepoints, never by the length of the recording.
+//!
+//! A child's `ru_maxrss` also counts the memory of the process that spawned it (at `exec`
+//! the kernel keeps the larger of the old and new address spaces' peaks), so `leukotrack` is
+//! spawned by a small runner — this test binary started afresh — never by the test process
+//! that has just simulated the recordings.
 #![cfg(target_os = "linux")]
 
 use std::path::Path;
@@ -22,6 +27,33 @@ fn peak_rss_kb(cmd: &mut Command) -> (u64, bool) {
     (usage.ru_maxrss as u64, ok)
 }
 
+/// The runner: run by `run_measured` in a fresh process; spawns the command in
+/// `LEUKOTRACK_MEASURE` (arguments separated by newlines) and prints its peak memory.
+#[test]
+fn runner() {
+    let Ok(args) = std::env::var("LEUKOTRACK_MEASURE") else { return };
+    let mut args = args.lines();
+    let mut cmd = Command::new(args.next().unwrap());
+    cmd.args(args);
+    let (kb, ok) = peak_rss_kb(&mut cmd);
+    println!("peak_rss_kb={kb} ok={ok}");
+}
+
+/// The peak memory (kB) of a command, spawned by the runner; and whether it succeeded.
+fn run_measured(args: &[&std::ffi::OsStr]) -> (u64, bool) {
+    let list: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["runner", "--exact", "--nocapture", "--test-threads=1"])
+        .env("LEUKOTRACK_MEASURE", list.join("\n"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The report may share a line with the harness's `test runner ... `.
+    let at = stdout.find("peak_rss_kb=").expect("runner's report");
+    let mut words = stdout[at + "peak_rss_kb=".len()..].split_whitespace();
+    (words.next().unwrap().parse().unwrap(), words.next() == Some("ok=true"))
+}
+
 fn track_peak(dir: &Path, frames: usize) -> (u64, u64) {
     let rec = dir.join(format!("rec{frames}"));
     // 192×192×16 uint16: 1.2 MB a timepoint, so holding every timepoint of the long
@@ -31,14 +63,14 @@ fn track_peak(dir: &Path, frames: usize) -> (u64, u64) {
     let tif = rec.join("recording.tif");
     let bytes = std::fs::metadata(&tif).unwrap().len();
     let out = dir.join(format!("out{frames}"));
-    let (kb, ok) = peak_rss_kb(
-        Command::new(env!("CARGO_BIN_EXE_leukotrack"))
-            .arg("track")
-            .arg(&tif)
-            .arg("-o")
-            .arg(&out)
-            .arg("--quiet"),
-    );
+    let (kb, ok) = run_measured(&[
+        env!("CARGO_BIN_EXE_leukotrack").as_ref(),
+        "track".as_ref(),
+        tif.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--quiet".as_ref(),
+    ]);
     assert!(ok, "leukotrack track failed on {frames} timepoints");
     let tracks = std::fs::read_to_string(out.join("tracks.csv")).unwrap();
     let last_frame = tracks
