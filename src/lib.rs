@@ -93,6 +93,9 @@
 //!   [`segment::segment_recording`]) with a threshold or a blob (LoG) detector.
 //! - [`track`]: linking ([`track::link`]: k-d tree candidates, global assignment, gap
 //!   closing, motion prediction) and drift estimation ([`track::drift`]).
+//! - [`export`]: TrackMate XML that Fiji loads against the image ([`export::trackmate`]) and
+//!   the Cell Tracking Challenge result format ([`export::ctc`]).
+//! - [`import`]: tracks from other tools — TrackMate XML and Imaris Position CSV exports.
 //! - [`pipeline`]: [`pipeline::Config`] (TOML) and [`pipeline::run`], chaining every stage,
 //!   [`pipeline::Analysis::save`] writing the result files, and [`pipeline::batch`] for many
 //!   recordings.
@@ -116,6 +119,8 @@
 pub mod calib;
 pub mod error;
 pub mod eval;
+pub mod export;
+pub mod import;
 pub mod io;
 pub mod metrics;
 pub mod pipeline;

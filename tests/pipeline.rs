@@ -120,9 +120,20 @@ fn track_command_writes_every_file_and_its_settings() {
     ]);
     assert!(ok, "{err}");
     assert!(err.is_empty(), "--quiet prints nothing: {err}");
-    for f in pipeline::OUTPUT_FILES {
+    for f in pipeline::OUTPUT_FILES.iter().chain(&["tracks.xml"]) {
         assert!(o.join(f).is_file(), "{f} missing");
     }
+    for p in ["tracks", "rose", "msd", "speed", "straightness", "arrest"] {
+        for ext in ["png", "svg"] {
+            let f = o.join("plots").join(format!("{p}.{ext}"));
+            assert!(std::fs::metadata(&f).unwrap().len() > 1000, "{}", f.display());
+        }
+    }
+    // tracks.xml reads back as the tracks of more than one point.
+    let xml = leukotrack::import::read_trackmate(o.join("tracks.xml")).unwrap();
+    let csv = read_tracks(&o.join("tracks.csv"));
+    let multi: usize = csv.rows_by_track().iter().filter(|r| r.len() > 1).map(Vec::len).sum();
+    assert_eq!(xml.len(), multi);
     // No temporary file is left behind.
     for e in std::fs::read_dir(&o).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
@@ -396,4 +407,30 @@ fn results_do_not_depend_on_the_thread_count() {
     assert!(one == two, "1 vs 2 threads differ");
     assert!(two == again, "two runs differ");
     assert!(!one[0].is_empty());
+}
+
+#[test]
+fn track_command_writes_the_ctc_format_on_request() {
+    let out = tempfile::tempdir().unwrap();
+    let fixture = common::fixtures().join("two_photon_2ch.tif");
+    let o = out.path().join("res");
+    let (ok, _, err) = leukotrack(&[
+        "track",
+        fixture.to_str().unwrap(),
+        "-o",
+        o.to_str().unwrap(),
+        "--ctc",
+        "--no-plots",
+        "--no-trackmate",
+    ]);
+    assert!(ok, "{err}");
+    assert!(!o.join("tracks.xml").exists());
+    let segments = leukotrack::export::ctc::read_track_file(o.join("res_track.txt")).unwrap();
+    let tracks = read_tracks(&o.join("tracks.csv"));
+    assert!(segments.len() >= tracks.rows_by_track().len());
+    for t in 0..12 {
+        let mask = Recording::open(o.join(format!("mask{t:03}.tif"))).unwrap();
+        assert_eq!(mask.shape().z, 16);
+        assert_eq!(mask.dtype(), leukotrack::PixelType::U16);
+    }
 }

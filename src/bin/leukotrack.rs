@@ -459,14 +459,23 @@ struct EvalArgs {
 
 #[derive(Args)]
 struct MetricsArgs {
-    /// Tracks CSV: track_id,t_s,x_um,y_um[,z_um] (frame optional; without z_um, 2D).
+    /// Tracks: a CSV (track_id,t_s,x_um,y_um[,z_um]; frame optional; without z_um, 2D), a
+    /// TrackMate XML file (e.g. Fiji's tracks.xml) or an Imaris Position CSV export.
     tracks: PathBuf,
     /// Output folder (created if needed).
     #[arg(short, long, value_name = "OUTDIR")]
     out: PathBuf,
-    /// Frame interval, s (default: the median time step of the tracks).
+    /// Format of TRACKS: csv, trackmate or imaris (default: trackmate for a .xml file, else
+    /// csv). Spots in no track are left out of TrackMate and Imaris files.
+    #[arg(long, value_parser = ["csv", "trackmate", "imaris"])]
+    format: Option<String>,
+    /// Frame interval, s (default: the median time step of the tracks; required for Imaris
+    /// files; overrides a TrackMate file's times).
     #[arg(long, value_name = "S")]
     frame_interval: Option<f64>,
+    /// Voxel size X,Y,Z in µm for a TrackMate file in pixels (overrides its calibration).
+    #[arg(long, value_name = "X,Y,Z")]
+    voxel_size: Option<String>,
     #[command(flatten)]
     metrics: MetricsFlags,
 }
@@ -886,7 +895,28 @@ fn run_metrics(a: MetricsArgs) -> Result<()> {
         MetricsConfig { frame_interval_s: a.frame_interval, ..MetricsConfig::default() };
     a.metrics.apply(&mut config)?;
     config.validate()?;
-    let tracks = Tracks::read_csv(&a.tracks, a.frame_interval)?;
+    let format = match a.format.as_deref() {
+        Some(f) => f,
+        None if a.tracks.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) => "trackmate",
+        None => "csv",
+    };
+    if a.voxel_size.is_some() && format != "trackmate" {
+        return Err(Error::param(
+            "voxel-size",
+            "only used for TrackMate files (--format trackmate)",
+        ));
+    }
+    let tracks = match format {
+        "trackmate" => {
+            let options = leukotrack::import::TrackMateOptions {
+                voxel_size: a.voxel_size.as_deref().map(VoxelSize::parse).transpose()?,
+                frame_interval_s: a.frame_interval,
+            };
+            leukotrack::import::read_trackmate_with(&a.tracks, &options)?
+        }
+        "imaris" => leukotrack::import::read_imaris(&a.tracks, a.frame_interval)?,
+        _ => Tracks::read_csv(&a.tracks, a.frame_interval)?,
+    };
     let analysis = metrics::analyze(&tracks, &config)?;
     analysis.write(&a.out)?;
     let s = &analysis.summary;

@@ -709,36 +709,40 @@ pub(crate) fn angle(a: [f64; 3], b: [f64; 3]) -> f64 {
     cosine(a, b).acos()
 }
 
-/// The fields of one CSV row, written in order (no allocation per field).
+/// The fields of one CSV row, written in order straight into the chunk's text (no
+/// allocation per field).
 pub(crate) struct RowWriter<'w> {
-    out: &'w mut csv::Writer<Vec<u8>>,
-    buf: &'w mut String,
+    out: &'w mut Vec<u8>,
+    first: bool,
 }
 
 impl RowWriter<'_> {
+    fn sep(&mut self) {
+        if !std::mem::replace(&mut self.first, false) {
+            self.out.push(b',');
+        }
+    }
     /// A number, as [`crate::table::fmt_f64`] writes it (shortest round trip, `NaN`).
     pub(crate) fn num(&mut self, v: f64) -> csv::Result<()> {
-        use std::fmt::Write as _;
-        self.buf.clear();
-        if v.is_nan() {
-            self.buf.push_str("NaN");
-        } else {
-            let _ = write!(self.buf, "{v}"); // writing to a String cannot fail
-        }
-        self.out.write_field(self.buf.as_bytes())
+        self.sep();
+        crate::table::push_f64(self.out, v);
+        Ok(())
     }
     /// An integer.
     pub(crate) fn int(&mut self, v: u64) -> csv::Result<()> {
-        use std::fmt::Write as _;
-        self.buf.clear();
-        let _ = write!(self.buf, "{v}");
-        self.out.write_field(self.buf.as_bytes())
+        self.sep();
+        crate::table::push_int(self.out, v);
+        Ok(())
     }
     /// Row `i`'s track id.
     pub(crate) fn id(&mut self, ids: &TrackIds, i: usize) -> csv::Result<()> {
         match ids {
             TrackIds::Int(v) => self.int(v[i]),
-            TrackIds::Label(v) => self.out.write_field(v[i].as_bytes()),
+            TrackIds::Label(v) => {
+                self.sep();
+                crate::table::push_text(self.out, v[i].as_bytes());
+                Ok(())
+            }
         }
     }
 }
@@ -756,19 +760,24 @@ pub(crate) fn write_table(
     row: impl Fn(usize, &mut RowWriter) -> csv::Result<()> + Sync,
 ) -> Result<()> {
     let format_chunk = |c: usize| -> std::io::Result<Vec<u8>> {
-        let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-        let mut buf = String::new();
-        for i in c * WRITE_CHUNK..((c + 1) * WRITE_CHUNK).min(n) {
-            row(i, &mut RowWriter { out: &mut out, buf: &mut buf })?;
-            out.write_record(None::<&[u8]>)?;
+        let rows = c * WRITE_CHUNK..((c + 1) * WRITE_CHUNK).min(n);
+        let mut out = Vec::with_capacity(rows.len() * 16 * header.len());
+        for i in rows {
+            row(i, &mut RowWriter { out: &mut out, first: true })?;
+            out.push(b'\n');
         }
-        out.into_inner().map_err(|e| e.into_error())
+        Ok(out)
     };
     write_atomic(path, |w: &mut dyn Write| {
-        let mut head = csv::Writer::from_writer(&mut *w);
-        head.write_record(header)?;
-        head.flush()?;
-        drop(head);
+        let mut head = Vec::new();
+        for (j, name) in header.iter().enumerate() {
+            if j > 0 {
+                head.push(b',');
+            }
+            crate::table::push_text(&mut head, name.as_bytes());
+        }
+        head.push(b'\n');
+        w.write_all(&head)?;
         let chunks: Vec<usize> = (0..n.div_ceil(WRITE_CHUNK)).collect();
         for batch in chunks.chunks(4 * rayon::current_num_threads().max(1)) {
             let texts: Vec<std::io::Result<Vec<u8>>> =
@@ -801,15 +810,14 @@ mod tests {
     fn numbers_are_written_as_the_table_writes_them() {
         let values =
             [0.0, -0.0, 1.0, 0.1, 1e-300, 1e21, -2.5e-7, f64::NAN, f64::INFINITY, 1.0 / 3.0];
-        let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-        let mut buf = String::new();
-        let mut row = RowWriter { out: &mut out, buf: &mut buf };
+        let mut out = Vec::new();
+        let mut row = RowWriter { out: &mut out, first: true };
         for v in values {
             row.num(v).unwrap();
         }
         row.id(&TrackIds::Label(vec!["a,b".into()]), 0).unwrap();
-        out.write_record(None::<&[u8]>).unwrap();
-        let text = String::from_utf8(out.into_inner().unwrap()).unwrap();
+        out.push(b'\n');
+        let text = String::from_utf8(out).unwrap();
         let want: Vec<String> = values.iter().map(|&v| crate::table::fmt_f64(v)).collect();
         assert_eq!(text, format!("{},\"a,b\"\n", want.join(",")));
     }

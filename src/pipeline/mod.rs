@@ -313,15 +313,9 @@ pub struct Progress {
 /// A progress callback: return `false` to stop the run ([`Error::Interrupted`]).
 pub type ProgressFn<'a> = &'a (dyn Fn(Progress) -> bool + Sync);
 
-/// A maximum-intensity projection of the segmented channel (over z, then over time), for
-/// the track plot: (y, x) with the pixel size in µm.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Projection {
-    /// The image, (y, x).
-    pub image: Array2<f32>,
-    /// Pixel size `[x, y]`, µm.
-    pub pixel_um: [f64; 2],
-}
+/// The maximum-intensity projection of the segmented channel (over z, then over time) under
+/// the track plot.
+pub use crate::export::plots::Projection;
 
 /// What [`run`] found, with every table in memory.
 #[derive(Debug, Clone)]
@@ -336,6 +330,10 @@ pub struct Analysis {
     pub metrics: metrics::Analysis,
     /// The maximum-intensity projection of the segmented channel.
     pub projection: Option<Projection>,
+    /// The recording's calibration (with the overrides applied).
+    pub calibration: Calibration,
+    /// The image the exports refer to (TrackMate's `ImageData`).
+    pub image: crate::export::ImageInfo,
     /// Effective configuration, recording, counts and timings (`summary.json`).
     pub summary: Summary,
 }
@@ -617,6 +615,8 @@ pub fn run_with(
         detections,
         tracks,
         metrics,
+        image: crate::export::ImageInfo::from_recording(recording),
+        calibration: cal,
         summary,
     })
 }
@@ -679,16 +679,39 @@ impl Analysis {
     /// 16-bit `maskTTT.tif` per timepoint). The label images come from segmenting the
     /// recording again (segmentation is deterministic), so memory stays bounded.
     pub fn save_ctc(&self, dir: &Path, recording: &Recording, progress: ProgressFn) -> Result<()> {
-        let _ = (dir, recording, progress);
-        Err(Error::data("the CTC export is not merged yet"))
+        let total = recording.shape().t;
+        let config = &self.summary.config;
+        crate::export::ctc::write(
+            dir,
+            &self.tracks,
+            &self.detections,
+            recording,
+            config.channel,
+            &config.segment,
+            &|t| {
+                progress(Progress { stage: Stage::Segment, done: t + 1, total });
+            },
+        )
     }
 
-    fn write_trackmate(&self, _path: &Path) -> Result<()> {
-        Ok(())
+    fn write_trackmate(&self, path: &Path) -> Result<()> {
+        crate::export::trackmate::write(
+            path,
+            &self.tracks,
+            &self.detections,
+            &self.calibration,
+            &self.image,
+        )
     }
 
-    fn write_plots(&self, _dir: &Path) -> Result<()> {
-        Ok(())
+    fn write_plots(&self, dir: &Path) -> Result<()> {
+        let input = crate::export::plots::PlotInput {
+            tracks: &self.tracks,
+            metrics: &self.metrics,
+            projection: self.projection.as_ref(),
+            title: &self.summary.recording.name,
+        };
+        crate::export::plots::write_all(dir, &input).map(|_| ())
     }
 }
 
