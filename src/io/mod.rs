@@ -506,6 +506,16 @@ impl Recording {
         } else {
             open_tiff(path, opts)?
         };
+        let s = layout.shape;
+        if s.t == 0 || s.c == 0 || s.z == 0 || s.y == 0 || s.x == 0 {
+            return Err(Error::metadata(
+                path,
+                format!(
+                    "the metadata give an empty recording ({} timepoints, {} channels, {} planes per stack, {}×{} pixels)",
+                    s.t, s.c, s.z, s.x, s.y
+                ),
+            ));
+        }
         layout.check_pages()?;
         if opts.shape.is_some() && matches!(layout.format, Format::PrairieView) {
             return Err(Error::param(

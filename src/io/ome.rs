@@ -68,8 +68,8 @@ pub(crate) fn open(
         let name = bin
             .attr("MetadataFile")
             .ok_or_else(|| Error::metadata(path, "OME BinaryOnly element without MetadataFile"))?;
-        let companion = sibling(path, name);
-        let text = std::fs::read_to_string(&companion).map_err(|e| {
+        let companion = sibling(path, name)?;
+        let text = read_metadata_file(&companion).map_err(|e| {
             Error::metadata(
                 path,
                 format!("OME metadata are in `{}`, which cannot be read: {e}", companion.display()),
@@ -83,13 +83,41 @@ pub(crate) fn open(
 
 /// Opens the dataset a `.companion.ome` file describes.
 pub(crate) fn open_companion(path: &Path, opts: &ReadOptions) -> Result<Layout> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = read_metadata_file(path).map_err(|e| Error::io(path, e))?;
     let root = parse_xml(path, &text)?;
     build(path, &root, None, opts)
 }
 
-fn sibling(path: &Path, name: &str) -> PathBuf {
-    path.parent().unwrap_or(Path::new(".")).join(name)
+/// Largest OME-XML metadata file read (bytes).
+const MAX_METADATA_BYTES: u64 = 256 << 20;
+
+/// Reads a metadata file, refusing what is not a regular file (a device or a pipe named by a
+/// hostile file would never end) or is larger than any OME-XML.
+fn read_metadata_file(p: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(p)?;
+    if !meta.is_file() || meta.len() > MAX_METADATA_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not a regular file of at most {MAX_METADATA_BYTES} bytes"),
+        ));
+    }
+    std::fs::read_to_string(p)
+}
+
+/// The path of a file of the dataset, named relative to the folder of `path`; absolute names
+/// and names leaving the folder (`..`) are refused.
+fn sibling(path: &Path, name: &str) -> Result<PathBuf> {
+    let rel = Path::new(name);
+    let inside = rel
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+    if name.is_empty() || !inside {
+        return Err(Error::metadata(
+            path,
+            format!("OME file name `{name}` is not a file of the dataset's folder"),
+        ));
+    }
+    Ok(path.parent().unwrap_or(Path::new(".")).join(name))
 }
 
 fn attr_usize(path: &Path, el: &Element, key: &str) -> Result<Option<usize>> {
@@ -254,7 +282,7 @@ fn build(
                     ))
                 }
             };
-            let p = sibling(path, &name);
+            let p = sibling(path, &name)?;
             let (file, handle) = open_member(path, &p)?;
             first_page = file.pages[0].clone();
             files.push(FileSlot::indexed(file, handle));
@@ -282,7 +310,7 @@ fn build(
     for td in &tds {
         if !index_of.contains_key(&td.target) {
             let Target::Named(name) = &td.target else { unreachable!("this file is indexed") };
-            let p = sibling(path, name);
+            let p = sibling(path, name)?;
             if !p.exists() {
                 return Err(Error::metadata(
                     path,
@@ -401,6 +429,12 @@ fn build(
 }
 
 fn open_member(dataset: &Path, p: &Path) -> Result<(TiffFile, File)> {
+    if !p.is_file() {
+        return Err(Error::metadata(
+            dataset,
+            format!("multi-file OME-TIFF: `{}` is not a regular file", p.display()),
+        ));
+    }
     let handle = File::open(p).map_err(|e| {
         Error::metadata(
             dataset,
