@@ -15,6 +15,8 @@ use leukotrack::synth::{Simulation, SynthConfig};
 
 /// Runs the command to completion; returns its peak resident memory (kB) and whether it
 /// succeeded.
+// The child is reaped by `wait4` below (which also gives its rusage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn peak_rss_kb(cmd: &mut Command) -> (u64, bool) {
     let child = cmd.spawn().unwrap();
     let mut status = 0;
