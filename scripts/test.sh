@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Runs every check and test of the project: formatting, lints, the Rust tests (unit,
-# integration, doc tests), and the pure-library build. Used as is by CI (.ci/run).
+# Runs every check and test of the project: formatting, lints (the core and the Python
+# bindings), the Rust tests (unit, integration, doc tests), the pure-library build, then the
+# Python package built into .venv and its tests. Used as is by CI (.ci/run).
+#
+# Needs a Rust toolchain (with rustfmt and clippy) and CPython ≥ 3.10 with pip and venv;
+# everything else (maturin, numpy, pandas, pytest, …) is installed into .venv by this script.
+# PYTHON names the interpreter (default python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,10 +16,23 @@ fi
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy"
-cargo clippy --all-targets -- -D warnings
+echo "== cargo clippy (the workspace: the core and the Python bindings)"
+cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo build --no-default-features (pure library) and examples/embed.rs with it"
 cargo build --no-default-features --lib
 cargo run --quiet --no-default-features --example embed
 echo "== cargo test (unit, integration, CLI and doc tests; benches are built by clippy above)"
 cargo test
+
+echo "== Python: the package built into .venv (dev profile; dependencies optimised)"
+if [ ! -x .venv/bin/python ]; then
+  "${PYTHON:-python3}" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "maturin>=1.9,<2"
+# An editable install: the native module built in the dev profile (the core's dependencies at
+# opt-level 3 as for the Rust tests), the Python sources used in place, the test extras.
+VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --quiet --extras test,dask,plot \
+  | { grep -v '^Requirement already satisfied' || true; }
+echo "== pytest (python/tests)"
+# The command line `cargo test` just built, for the tests comparing Python with it.
+LEUKOTRACK_CLI="$PWD/target/debug/leukotrack" MPLBACKEND=Agg .venv/bin/python -m pytest

@@ -131,6 +131,6 @@ pub mod track;
 
 pub use calib::{Calibration, Source, VoxelSize};
 pub use error::{Error, Result};
-pub use io::{PageOrder, PixelType, ReadOptions, Recording, Shape, Volume};
+pub use io::{PageOrder, PixelType, ReadOptions, Recording, Shape, Volume, VolumeView};
 pub use metrics::{MetricsConfig, StepMetrics, TrackMetrics};
 pub use table::{Column, Detections, TrackIds, Tracks};

@@ -129,7 +129,7 @@ fn exact_digits_17_18(v: f64) -> bool {
     let (m, e) = (m >> tz, biased - 1075 + tz as i32);
     // e ≥ 0: an integer whose rounding step is ≥ 2, never halfway at a decimal digit;
     // e < −26: m · 5^26 ≥ 1.5e18 already has 19 digits.
-    if e >= 0 || e < -26 {
+    if !(-26..0).contains(&e) {
         return false;
     }
     let exact = m as u128 * 5u128.pow((-e) as u32);
@@ -1091,8 +1091,8 @@ mod tests {
             f64::NAN,
             0.30000000000000004,
             44.887704383566536,
-            165793407361858.125,
-            -573617812358680.25,
+            165_793_407_361_858.0 + 0.125, // exact halfway cases: ties in the shortest form
+            -573_617_812_358_680.0 - 0.25,
             2f64.powi(-25),
             2f64.powi(60),
         ] {

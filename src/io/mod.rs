@@ -32,7 +32,7 @@ use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use ndarray::Array3;
+use ndarray::{Array3, ArrayView3};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -115,6 +115,54 @@ impl Volume {
             Volume::U8(a) => a.mapv(f32::from),
             Volume::U16(a) => a.mapv(f32::from),
             Volume::F32(a) => a.clone(),
+        }
+    }
+    /// A borrowed view of the voxels.
+    pub fn view(&self) -> VolumeView<'_> {
+        match self {
+            Volume::U8(a) => VolumeView::U8(a.view()),
+            Volume::U16(a) => VolumeView::U16(a.view()),
+            Volume::F32(a) => VolumeView::F32(a.view()),
+        }
+    }
+}
+
+/// A borrowed (z, y, x) volume in one of the stored pixel types: segmentation reads data it
+/// does not own (e.g. a numpy array handed over by the Python bindings) without a copy. Any
+/// strides are accepted; standard (C) layout avoids the one copy a strided view needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum VolumeView<'a> {
+    /// uint8 voxels.
+    U8(ArrayView3<'a, u8>),
+    /// uint16 voxels.
+    U16(ArrayView3<'a, u16>),
+    /// float32 voxels.
+    F32(ArrayView3<'a, f32>),
+}
+
+impl VolumeView<'_> {
+    /// The pixel type.
+    pub fn dtype(&self) -> PixelType {
+        match self {
+            VolumeView::U8(_) => PixelType::U8,
+            VolumeView::U16(_) => PixelType::U16,
+            VolumeView::F32(_) => PixelType::F32,
+        }
+    }
+    /// (z, y, x) sizes.
+    pub fn dim(&self) -> (usize, usize, usize) {
+        match self {
+            VolumeView::U8(a) => a.dim(),
+            VolumeView::U16(a) => a.dim(),
+            VolumeView::F32(a) => a.dim(),
+        }
+    }
+    /// The voxels converted to f32 (standard layout).
+    pub fn to_f32(&self) -> Array3<f32> {
+        match self {
+            VolumeView::U8(a) => a.mapv(f32::from),
+            VolumeView::U16(a) => a.mapv(f32::from),
+            VolumeView::F32(a) => a.as_standard_layout().into_owned(),
         }
     }
 }

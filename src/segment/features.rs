@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use super::filter::Dims;
-use crate::io::Volume;
+use crate::io::{Volume, VolumeView};
 
 /// How the working grid maps onto the input grid: the input-voxel coordinate of each working
 /// voxel's centre along x, y, z, and the working → input index ranges.
@@ -264,18 +264,28 @@ pub fn ellipsoid_sphericity(s: [f64; 3]) -> f64 {
 /// input resolution (each input voxel takes the label of the working voxel containing it).
 /// Returns `(mean, max, sum)` per object 1..=n.
 pub fn intensities(labels: &[u32], n: usize, grid: &Grid, channel: &Volume) -> Vec<[f64; 3]> {
+    intensities_view(labels, n, grid, &channel.view())
+}
+
+/// As [`intensities`], of a borrowed volume.
+pub fn intensities_view(
+    labels: &[u32],
+    n: usize,
+    grid: &Grid,
+    channel: &VolumeView<'_>,
+) -> Vec<[f64; 3]> {
     match channel {
-        Volume::U8(a) => {
+        VolumeView::U8(a) => {
             intensities_of(labels, n, grid, a.as_standard_layout().as_slice().unwrap_or(&[]), |v| {
                 v as f64
             })
         }
-        Volume::U16(a) => {
+        VolumeView::U16(a) => {
             intensities_of(labels, n, grid, a.as_standard_layout().as_slice().unwrap_or(&[]), |v| {
                 v as f64
             })
         }
-        Volume::F32(a) => {
+        VolumeView::F32(a) => {
             intensities_of(labels, n, grid, a.as_standard_layout().as_slice().unwrap_or(&[]), |v| {
                 v as f64
             })

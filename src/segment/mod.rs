@@ -62,7 +62,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calib::Calibration;
 use crate::error::{Error, Result};
-use crate::io::{Recording, Volume};
+use crate::io::{Recording, Volume, VolumeView};
 use crate::table::{Column, Detections};
 use blob::BlobFilter;
 use features::{Grid, ObjectFeatures};
@@ -551,8 +551,8 @@ pub fn segment(
     segment_frame(std::slice::from_ref(volume), 0, 0, calibration, cfg).map(|s| s.detections)
 }
 
-fn check_finite(v: &Volume, frame: usize, channel: usize) -> Result<()> {
-    if let Volume::F32(a) = v {
+fn check_finite(v: &VolumeView<'_>, frame: usize, channel: usize) -> Result<()> {
+    if let VolumeView::F32(a) = v {
         if let Some((idx, val)) = a.indexed_iter().find(|(_, x)| !x.is_finite()) {
             return Err(Error::Frame {
                 path: None,
@@ -569,15 +569,21 @@ fn check_finite(v: &Volume, frame: usize, channel: usize) -> Result<()> {
 
 /// The working image: the (optionally channel-corrected) input as f32, binned by `bin` in x
 /// and y (block means).
-fn working_image(primary: &Volume, sub: Option<(&Volume, f32)>, grid: &Grid) -> Vec<f32> {
+fn working_image(
+    primary: &VolumeView<'_>,
+    sub: Option<(&VolumeView<'_>, f32)>,
+    grid: &Grid,
+) -> Vec<f32> {
     let sub_f32 = sub.map(|(v, k)| (v.to_f32(), k));
     let sub_ref = sub_f32.as_ref().map(|(a, k)| (a.as_slice().unwrap_or(&[]), *k));
     match primary {
-        Volume::U8(a) => bin_image(a.as_standard_layout().as_slice().unwrap_or(&[]), sub_ref, grid),
-        Volume::U16(a) => {
+        VolumeView::U8(a) => {
             bin_image(a.as_standard_layout().as_slice().unwrap_or(&[]), sub_ref, grid)
         }
-        Volume::F32(a) => {
+        VolumeView::U16(a) => {
+            bin_image(a.as_standard_layout().as_slice().unwrap_or(&[]), sub_ref, grid)
+        }
+        VolumeView::F32(a) => {
             bin_image(a.as_standard_layout().as_slice().unwrap_or(&[]), sub_ref, grid)
         }
     }
@@ -651,6 +657,19 @@ impl FromLossy<f32> for f32 {
 /// runs on `channels[channel]` and intensities are measured in every channel.
 pub fn segment_frame(
     channels: &[Volume],
+    channel: usize,
+    frame: usize,
+    calibration: &Calibration,
+    cfg: &SegmentConfig,
+) -> Result<Segmentation> {
+    let views: Vec<VolumeView<'_>> = channels.iter().map(Volume::view).collect();
+    segment_frame_views(&views, channel, frame, calibration, cfg)
+}
+
+/// As [`segment_frame`], on borrowed volumes (any strides; e.g. numpy arrays handed over by
+/// the Python bindings, read without a copy when in standard layout).
+pub fn segment_frame_views(
+    channels: &[VolumeView<'_>],
     channel: usize,
     frame: usize,
     calibration: &Calibration,
@@ -784,8 +803,10 @@ pub fn segment_frame(
     let kept: Vec<usize> = (0..obj.count).filter(|&k| keep[k + 1]).collect();
     label::relabel(&mut obj.labels, &keep);
 
-    let intensities: Vec<Vec<[f64; 3]>> =
-        channels.iter().map(|c| features::intensities(&obj.labels, kept.len(), &grid, c)).collect();
+    let intensities: Vec<Vec<[f64; 3]>> = channels
+        .iter()
+        .map(|c| features::intensities_view(&obj.labels, kept.len(), &grid, c))
+        .collect();
     let mut det = Detections::new(!two_d);
     for (row, &k) in kept.iter().enumerate() {
         let _ = row;

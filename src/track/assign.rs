@@ -73,20 +73,57 @@ impl Cost for Lex {
     }
 }
 
-/// Shortest augmenting path LAP for `n <= m` on a row-major `n × m` matrix of finite costs.
-/// Returns the column of each row (`usize::MAX` only if a search failed, which finite,
-/// non-overflowing costs rule out).
+/// Buffers of the shortest augmenting path search, kept between calls.
+#[derive(Debug, Clone)]
+struct SapBuffers<C> {
+    u: Vec<C>,
+    v: Vec<C>,
+    minv: Vec<C>,
+    p: Vec<usize>,
+    way: Vec<usize>,
+    used: Vec<bool>,
+    /// The matrix being solved (scaled, or with forbidden pairs marked).
+    mat: Vec<C>,
+    /// The column of each row, the result.
+    row_to_col: Vec<usize>,
+}
+
+impl<C> Default for SapBuffers<C> {
+    fn default() -> Self {
+        SapBuffers {
+            u: Vec::new(),
+            v: Vec::new(),
+            minv: Vec::new(),
+            p: Vec::new(),
+            way: Vec::new(),
+            used: Vec::new(),
+            mat: Vec::new(),
+            row_to_col: Vec::new(),
+        }
+    }
+}
+
+/// Shortest augmenting path LAP for `n <= m` on the row-major `n × m` matrix `buf.mat` of
+/// finite costs; the column of each row in `buf.row_to_col` (`usize::MAX` only if a search
+/// failed, which finite, non-overflowing costs rule out). Buffers are reused.
 ///
 /// Indices are 1-based inside: column 0 is a virtual column holding the row being added, so
 /// the search starts from it; `p[j]` is the (1-based) row assigned to column `j`, 0 if free.
-fn shortest_augmenting_path<C: Cost>(cost: &[C], n: usize, m: usize) -> Vec<usize> {
+fn sap<C: Cost>(buf: &mut SapBuffers<C>, n: usize, m: usize) {
+    let SapBuffers { u, v, minv, p, way, used, mat: cost, row_to_col } = buf;
     debug_assert!(n <= m && cost.len() == n * m);
-    let mut u = vec![C::ZERO; n + 1];
-    let mut v = vec![C::ZERO; m + 1];
-    let mut p = vec![0usize; m + 1];
-    let mut way = vec![0usize; m + 1];
-    let mut minv = vec![C::UNREACHED; m + 1];
-    let mut used = vec![false; m + 1];
+    u.clear();
+    u.resize(n + 1, C::ZERO);
+    v.clear();
+    v.resize(m + 1, C::ZERO);
+    p.clear();
+    p.resize(m + 1, 0);
+    way.clear();
+    way.resize(m + 1, 0);
+    minv.clear();
+    minv.resize(m + 1, C::UNREACHED);
+    used.clear();
+    used.resize(m + 1, false);
     'rows: for i in 1..=n {
         p[0] = i;
         let mut j0 = 0usize;
@@ -142,13 +179,32 @@ fn shortest_augmenting_path<C: Cost>(cost: &[C], n: usize, m: usize) -> Vec<usiz
             }
         }
     }
-    let mut row_to_col = vec![usize::MAX; n];
+    row_to_col.clear();
+    row_to_col.resize(n, usize::MAX);
     for j in 1..=m {
         if p[j] != 0 {
             row_to_col[p[j] - 1] = j - 1;
         }
     }
-    row_to_col
+}
+
+/// Reusable memory of [`solve_dense`] and [`link_with_alternatives`]: one per thread, kept
+/// across frames, so that assigning a frame allocates nothing once the buffers have grown.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Workspace {
+    plain: SapBuffers<f64>,
+    lex: SapBuffers<Lex>,
+    dense: Vec<f64>,
+    assignment: Vec<Option<usize>>,
+    parent: Vec<usize>,
+    size: Vec<usize>,
+    count: Vec<usize>,
+    order: Vec<usize>,
+    root: Vec<usize>,
+    row_idx: Vec<usize>,
+    col_idx: Vec<usize>,
+    rows: Vec<usize>,
+    cols: Vec<usize>,
 }
 
 /// Minimum-cost assignment on a dense rectangular cost matrix.
@@ -180,15 +236,24 @@ fn shortest_augmenting_path<C: Cost>(cost: &[C], n: usize, m: usize) -> Vec<usiz
 /// assert_eq!(solve_dense(&[1.0, 5.0, 1.0, inf], 2, 2), vec![Some(1), Some(0)]);
 /// ```
 pub fn solve_dense(cost: &[f64], n_rows: usize, n_cols: usize) -> Vec<Option<usize>> {
+    let mut ws = Workspace::default();
+    solve_dense_in(&mut ws, cost, n_rows, n_cols);
+    ws.assignment
+}
+
+/// [`solve_dense`] with the workspace's buffers; the result in `ws.assignment`.
+fn solve_dense_in(ws: &mut Workspace, cost: &[f64], n_rows: usize, n_cols: usize) {
     assert_eq!(
         Some(cost.len()),
         n_rows.checked_mul(n_cols),
         "cost matrix has {} entries for {n_rows} rows × {n_cols} columns",
         cost.len()
     );
-    let mut out = vec![None; n_rows];
+    let out = &mut ws.assignment;
+    out.clear();
+    out.resize(n_rows, None);
     if n_rows == 0 || n_cols == 0 {
-        return out;
+        return;
     }
     let mut amax = 0.0f64;
     let mut n_forbidden = 0usize;
@@ -200,7 +265,7 @@ pub fn solve_dense(cost: &[f64], n_rows: usize, n_cols: usize) -> Vec<Option<usi
         }
     }
     if n_forbidden == cost.len() {
-        return out;
+        return;
     }
     // Largest |cost| handled without rescaling: 2⁹⁰⁰, which keeps every potential finite.
     let scale = if amax.log2() > 900.0 {
@@ -215,24 +280,26 @@ pub fn solve_dense(cost: &[f64], n_rows: usize, n_cols: usize) -> Vec<Option<usi
     let at =
         |i: usize, j: usize| if transposed { cost[j * n_cols + i] } else { cost[i * n_cols + j] };
     let assignment = if n_forbidden == 0 {
-        let mat: Vec<f64> = (0..n)
-            .flat_map(|i| (0..m).map(move |j| (i, j)))
-            .map(|(i, j)| at(i, j) * scale)
-            .collect();
-        shortest_augmenting_path(&mat, n, m)
+        let buf = &mut ws.plain;
+        buf.mat.clear();
+        buf.mat.extend(
+            (0..n).flat_map(|i| (0..m).map(move |j| (i, j))).map(|(i, j)| at(i, j) * scale),
+        );
+        sap(buf, n, m);
+        &buf.row_to_col
     } else {
-        let mat: Vec<Lex> = (0..n)
-            .flat_map(|i| (0..m).map(move |j| (i, j)))
-            .map(|(i, j)| {
-                let c = at(i, j);
-                if c.is_finite() {
-                    Lex { forbidden: 0, cost: c * scale }
-                } else {
-                    Lex { forbidden: 1, cost: 0.0 }
-                }
-            })
-            .collect();
-        shortest_augmenting_path(&mat, n, m)
+        let buf = &mut ws.lex;
+        buf.mat.clear();
+        buf.mat.extend((0..n).flat_map(|i| (0..m).map(move |j| (i, j))).map(|(i, j)| {
+            let c = at(i, j);
+            if c.is_finite() {
+                Lex { forbidden: 0, cost: c * scale }
+            } else {
+                Lex { forbidden: 1, cost: 0.0 }
+            }
+        }));
+        sap(buf, n, m);
+        &buf.row_to_col
     };
     for (i, &j) in assignment.iter().enumerate() {
         if j == usize::MAX {
@@ -243,7 +310,6 @@ pub fn solve_dense(cost: &[f64], n_rows: usize, n_cols: usize) -> Vec<Option<usi
             out[r] = Some(c);
         }
     }
-    out
 }
 
 /// Disjoint sets over `0..n` with path halving and union by size.
@@ -669,83 +735,141 @@ pub fn link_with_alternatives(
     edges: &[(usize, usize, f64)],
     alt: f64,
 ) -> Vec<(usize, usize)> {
-    let mut uf = UnionFind::new(n_rows + n_cols);
+    let mut out = Vec::new();
+    link_with_alternatives_in(&mut Workspace::default(), n_rows, n_cols, edges, alt, &mut out);
+    out
+}
+
+/// [`link_with_alternatives`] with the workspace's buffers; the links (sorted by row) replace
+/// the contents of `out`.
+pub(crate) fn link_with_alternatives_in(
+    ws: &mut Workspace,
+    n_rows: usize,
+    n_cols: usize,
+    edges: &[(usize, usize, f64)],
+    alt: f64,
+    out: &mut Vec<(usize, usize)>,
+) {
+    out.clear();
+    let nodes = n_rows + n_cols;
+    // Union–find over rows (0..n_rows) and columns (n_rows..), path halving, union by size.
+    let (parent, size) = (&mut ws.parent, &mut ws.size);
+    parent.clear();
+    parent.extend(0..nodes);
+    size.clear();
+    size.resize(nodes, 1);
+    let find = |parent: &mut [usize], mut a: usize| {
+        while parent[a] != a {
+            parent[a] = parent[parent[a]];
+            a = parent[a];
+        }
+        a
+    };
     for &(r, c, w) in edges {
         assert!(r < n_rows && c < n_cols, "edge ({r}, {c}) outside {n_rows}×{n_cols}");
         if w.is_finite() {
-            uf.union(r, n_rows + c);
+            let (mut a, mut b) = (find(parent, r), find(parent, n_rows + c));
+            if a != b {
+                if size[a] < size[b] {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                parent[b] = a;
+                size[a] += size[b];
+            }
         }
     }
-    // Edges grouped by component (sorted by root, then input order).
-    let mut order: Vec<(usize, usize)> = edges
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.2.is_finite())
-        .map(|(k, e)| (uf.find(e.0), k))
-        .collect();
-    order.sort_unstable();
-    let mut out = Vec::new();
+    // Edges grouped by component: by root, then input order (a counting sort).
+    let mut order = std::mem::take(&mut ws.order);
+    let mut root = std::mem::take(&mut ws.root);
+    let count = &mut ws.count;
+    count.clear();
+    count.resize(nodes + 1, 0);
+    root.clear();
+    for &(r, _, w) in edges {
+        let x = if w.is_finite() { find(parent, r) } else { usize::MAX };
+        root.push(x);
+        if x != usize::MAX {
+            count[x + 1] += 1;
+        }
+    }
+    for x in 0..nodes {
+        count[x + 1] += count[x];
+    }
+    order.clear();
+    order.resize(count[nodes], 0);
+    for (k, &x) in root.iter().enumerate() {
+        if x != usize::MAX {
+            order[count[x]] = k;
+            count[x] += 1;
+        }
+    }
     // Local indices of rows and columns within a component (usize::MAX = not yet seen).
-    let mut row_idx = vec![usize::MAX; n_rows];
-    let mut col_idx = vec![usize::MAX; n_cols];
-    let (mut rows, mut cols, mut m) = (Vec::new(), Vec::new(), Vec::new());
+    ws.row_idx.clear();
+    ws.row_idx.resize(n_rows, usize::MAX);
+    ws.col_idx.clear();
+    ws.col_idx.resize(n_cols, usize::MAX);
     let mut start = 0;
     while start < order.len() {
-        let root = order[start].0;
+        let x = root[order[start]];
         let mut end = start + 1;
-        while end < order.len() && order[end].0 == root {
+        while end < order.len() && root[order[end]] == x {
             end += 1;
         }
         let ks = &order[start..end];
         start = end;
         if ks.len() == 1 {
-            let (r, c, w) = edges[ks[0].1];
+            let (r, c, w) = edges[ks[0]];
             if w - alt < 0.0 {
                 out.push((r, c));
             }
             continue;
         }
+        let (rows, cols) = (&mut ws.rows, &mut ws.cols);
         rows.clear();
         cols.clear();
-        for &(_, k) in ks {
+        for &k in ks {
             let (r, c, _) = edges[k];
-            if row_idx[r] == usize::MAX {
-                row_idx[r] = rows.len();
+            if ws.row_idx[r] == usize::MAX {
+                ws.row_idx[r] = rows.len();
                 rows.push(r);
             }
-            if col_idx[c] == usize::MAX {
-                col_idx[c] = cols.len();
+            if ws.col_idx[c] == usize::MAX {
+                ws.col_idx[c] = cols.len();
                 cols.push(c);
             }
         }
         let (nr, nc) = (rows.len(), cols.len());
         let width = nc + nr;
+        let mut m = std::mem::take(&mut ws.dense);
         m.clear();
         m.resize(nr * width, f64::INFINITY);
         for i in 0..nr {
             m[i * width + nc + i] = 0.0;
         }
-        for &(_, k) in ks {
+        for &k in ks {
             let (r, c, w) = edges[k];
-            let cell = &mut m[row_idx[r] * width + col_idx[c]];
+            let cell = &mut m[ws.row_idx[r] * width + ws.col_idx[c]];
             *cell = cell.min(w - alt);
         }
-        for (i, a) in solve_dense(&m, nr, width).into_iter().enumerate() {
-            if let Some(j) = a {
+        solve_dense_in(ws, &m, nr, width);
+        ws.dense = m;
+        for (i, a) in ws.assignment.iter().enumerate() {
+            if let Some(j) = *a {
                 if j < nc {
-                    out.push((rows[i], cols[j]));
+                    out.push((ws.rows[i], ws.cols[j]));
                 }
             }
         }
-        for &r in &rows {
-            row_idx[r] = usize::MAX;
+        for &r in &ws.rows {
+            ws.row_idx[r] = usize::MAX;
         }
-        for &c in &cols {
-            col_idx[c] = usize::MAX;
+        for &c in &ws.cols {
+            ws.col_idx[c] = usize::MAX;
         }
     }
+    ws.order = order;
+    ws.root = root;
     out.sort_unstable();
-    out
 }
 
 #[cfg(test)]

@@ -42,8 +42,14 @@ pub(crate) fn close_gaps(
             start_pos[r] = starts.len();
             starts.push(r);
         }
-        if !s.is_empty() {
-            start_index.insert(*f, FrameIndex::new(s, pos)?);
+        // Frame 0 starts no gap (nothing ends before it).
+        if !s.is_empty() && *f > 0 {
+            // Cells sized for the widest gap reaching this frame.
+            let df = config.gap_frames.min(*f);
+            let hint = config
+                .gap_max_distance_um
+                .unwrap_or_else(|| config.gate.radius_um(time(*f) - time(f - df)));
+            start_index.insert(*f, FrameIndex::with_radius(s, pos, hint)?);
         }
     }
     let ends: Vec<(u32, usize)> = frames

@@ -3,8 +3,8 @@
 //! [`link`] follows the cost structure of Jaqaman et al. (Nat Methods 5:695, 2008) as in
 //! TrackMate's sparse LAP tracker (see `../shared/reference/lap-tracking.md`):
 //!
-//! 1. **Frame to frame.** For each pair of consecutive frames, candidate pairs come from a k-d
-//!    tree of the next frame's detections ([`candidates`]) within the gate — a maximum speed
+//! 1. **Frame to frame.** For each pair of consecutive frames, candidate pairs come from a
+//!    uniform grid of the next frame's detections ([`candidates`]) within the gate — a maximum speed
 //!    (µm/min, times the frame interval) or a distance (µm) bounding the *observed*
 //!    displacement (strictly, as TrackMate). A candidate's cost is the squared distance from
 //!    the source's predicted position ([`predict`], constant velocity, when prediction is on) to
@@ -15,6 +15,10 @@
 //!    frames later (TrackMate's MAX_FRAME_GAP: 2 = one missing frame) in a second assignment,
 //!    gated by the speed gate times the time difference or by a fixed distance (inclusive), with
 //!    `alt = 1.05 × the 90th percentile` of the gap candidates' costs.
+//!
+//! The candidate search depends on positions only, so blocks of frames are searched in parallel
+//! while the previous block is assigned; the assignment and the motion states go frame after
+//! frame, with buffers reused across frames (no allocation per detection).
 //!
 //! Positions can be corrected for tissue drift first ([`drift`]); the output keeps the raw
 //! positions and adds `x_um_corrected`, … columns.
@@ -238,10 +242,30 @@ pub fn link_with_drift(
     };
 
     let frames = detections.rows_by_frame();
-    let index: Vec<FrameIndex> = frames
-        .par_iter()
-        .map(|(_, rows)| FrameIndex::new(rows.clone(), &pos))
-        .collect::<Result<_>>()?;
+    // Candidate pairs of frame k → k + 1 (source, target within their frames, squared
+    // distance): they depend on positions only, so blocks of frames are searched in parallel
+    // while the previous block is assigned (which needs the motion states, frame after frame).
+    let candidates = |k: usize| -> Result<Vec<Candidate>> {
+        let mut out = Vec::new();
+        if k + 1 >= frames.len() || frames[k + 1].0 != frames[k].0 + 1 {
+            return Ok(out);
+        }
+        let (f, ref src_rows) = frames[k];
+        let (g, ref dst_rows) = frames[k + 1];
+        let r = config.gate.radius_um(time(g) - time(f));
+        let tree = FrameIndex::with_radius(dst_rows.clone(), &pos, r)?;
+        let mut hits: Vec<(u32, f64)> = Vec::new();
+        for (s, &row) in src_rows.iter().enumerate() {
+            hits.clear();
+            tree.within(&pos[row], r * r, false, |t, d2| hits.push((t as u32, d2)));
+            hits.sort_unstable_by_key(|h| h.0);
+            out.extend(hits.iter().map(|&(t, d2)| Candidate { s: s as u32, t, d2 }));
+        }
+        Ok(out)
+    };
+    let search = |block: std::ops::Range<usize>| -> Result<Vec<Vec<Candidate>>> {
+        block.into_par_iter().map(candidates).collect()
+    };
 
     let mut next = vec![NONE; n];
     let mut prev = vec![NONE; n];
@@ -249,8 +273,12 @@ pub fn link_with_drift(
     let mut end_velocity = vec![[0.0f64; 3]; n];
     let pcfg = &config.prediction;
     let mut states: Vec<Kalman> = frames[0].1.iter().map(|&r| Kalman::new(pos[r], pcfg)).collect();
+    let mut new_states: Vec<Kalman> = Vec::new();
     let mut edges: Vec<(usize, usize, f64)> = Vec::new();
-    for k in 0..frames.len() {
+    let mut links: Vec<(usize, usize)> = Vec::new();
+    let mut ws = assign::Workspace::default();
+    // Assigns frame k's detections to frame k + 1's, given the candidate pairs.
+    let mut assign = |k: usize, found: &[Candidate]| {
         let (f, ref src_rows) = frames[k];
         let is_last = k + 1 == frames.len();
         if is_last || frames[k + 1].0 != f + 1 {
@@ -258,68 +286,66 @@ pub fn link_with_drift(
                 end_velocity[r] = states[s].velocity();
             }
             if !is_last {
-                states = frames[k + 1].1.iter().map(|&r| Kalman::new(pos[r], pcfg)).collect();
+                states.clear();
+                states.extend(frames[k + 1].1.iter().map(|&r| Kalman::new(pos[r], pcfg)));
             }
-            continue;
+            return;
         }
         let (g, ref dst_rows) = frames[k + 1];
-        let dt_s = time(g) - time(f);
-        let dt_min = dt_s / 60.0;
-        let r = config.gate.radius_um(dt_s);
-        let r2 = r * r;
-        let tree = &index[k + 1];
+        let dt_min = (time(g) - time(f)) / 60.0;
         edges.clear();
-        let chunk = 256;
-        let found: Vec<Vec<(usize, usize, f64)>> = src_rows
-            .par_chunks(chunk)
-            .enumerate()
-            .map(|(c, rows)| {
-                let mut out = Vec::new();
-                for (j, &row) in rows.iter().enumerate() {
-                    let s = c * chunk + j;
-                    let p = pos[row];
-                    let pred = if config.predict { states[s].predict_position(dt_min) } else { p };
-                    tree.within(&p, r2, false, |t, d2| {
-                        let q = pos[tree.rows[t]];
-                        let mut cost = if config.predict {
-                            (q[0] - pred[0]).powi(2)
-                                + (q[1] - pred[1]).powi(2)
-                                + (q[2] - pred[2]).powi(2)
-                        } else {
-                            d2
-                        };
-                        if !penalties.is_empty() {
-                            cost *= penalty(row, tree.rows[t]);
-                        }
-                        out.push((s, t, cost.max(f64::MIN_POSITIVE)));
-                    });
+        let mut pred = [0.0; 3];
+        let mut pred_of = usize::MAX;
+        for c in found {
+            let (s, t) = (c.s as usize, c.t as usize);
+            let mut cost = if config.predict {
+                if pred_of != s {
+                    pred = states[s].predict_position(dt_min);
+                    pred_of = s;
                 }
-                out
-            })
-            .collect();
-        for v in found {
-            edges.extend(v);
+                let q = pos[dst_rows[t]];
+                (q[0] - pred[0]).powi(2) + (q[1] - pred[1]).powi(2) + (q[2] - pred[2]).powi(2)
+            } else {
+                c.d2
+            };
+            if !penalties.is_empty() {
+                cost *= penalty(src_rows[s], dst_rows[t]);
+            }
+            edges.push((s, t, cost.max(f64::MIN_POSITIVE)));
         }
-        let links = choose(config, src_rows.len(), dst_rows.len(), &mut edges, None);
-        let mut new_states: Vec<Option<Kalman>> = vec![None; dst_rows.len()];
+        choose_in(&mut ws, config, src_rows.len(), dst_rows.len(), &mut edges, None, &mut links);
+        new_states.clear();
+        new_states.extend(dst_rows.iter().map(|&r| Kalman::new(pos[r], pcfg)));
         for &(s, t) in &links {
             let (a, b) = (src_rows[s], dst_rows[t]);
             next[a] = b;
             prev[b] = a;
             let mut st = states[s];
             st.update(pos[b], dt_min, pcfg);
-            new_states[t] = Some(st);
+            new_states[t] = st;
         }
         for (s, &row) in src_rows.iter().enumerate() {
             if next[row] == NONE {
                 end_velocity[row] = states[s].velocity();
             }
         }
-        states = new_states
-            .into_iter()
-            .enumerate()
-            .map(|(t, s)| s.unwrap_or_else(|| Kalman::new(pos[dst_rows[t]], pcfg)))
-            .collect();
+        std::mem::swap(&mut states, &mut new_states);
+    };
+    const BLOCK: usize = 32;
+    let block_of = |b: usize| b * BLOCK..((b + 1) * BLOCK).min(frames.len());
+    let n_blocks = frames.len().div_ceil(BLOCK);
+    let mut found = search(block_of(0))?;
+    for b in 0..n_blocks {
+        let this = block_of(b);
+        let (ahead, ()) = rayon::join(
+            || if b + 1 < n_blocks { search(block_of(b + 1)) } else { Ok(Vec::new()) },
+            || {
+                for (k, c) in this.clone().zip(&found) {
+                    assign(k, c);
+                }
+            },
+        );
+        found = ahead?;
     }
 
     if config.gap_frames > 0 {
@@ -337,6 +363,15 @@ pub fn link_with_drift(
     Ok(build_tracks(detections, &pos, drift.is_some(), &frames, &prev, &time))
 }
 
+/// A candidate link of the frame-to-frame step: source and target (indices within their
+/// frames) and their squared distance, µm².
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    s: u32,
+    t: u32,
+    d2: f64,
+}
+
 /// Chooses links among `edges` (source, target, cost) by the configured method; `alt` given
 /// or 1.05 × the maximum cost.
 pub(crate) fn choose(
@@ -346,21 +381,36 @@ pub(crate) fn choose(
     edges: &mut [(usize, usize, f64)],
     alt: Option<f64>,
 ) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    choose_in(&mut assign::Workspace::default(), config, n_src, n_dst, edges, alt, &mut out);
+    out
+}
+
+/// [`choose`] with reused buffers: the links replace the contents of `out`.
+pub(crate) fn choose_in(
+    ws: &mut assign::Workspace,
+    config: &LinkConfig,
+    n_src: usize,
+    n_dst: usize,
+    edges: &mut [(usize, usize, f64)],
+    alt: Option<f64>,
+    out: &mut Vec<(usize, usize)>,
+) {
+    out.clear();
     if edges.is_empty() {
-        return Vec::new();
+        return;
     }
     match config.method {
         LinkMethod::Lap => {
             let alt = alt.unwrap_or_else(|| {
                 config.alternative_cost_factor * edges.iter().map(|e| e.2).fold(0.0, f64::max)
             });
-            assign::link_with_alternatives(n_src, n_dst, edges, alt)
+            assign::link_with_alternatives_in(ws, n_src, n_dst, edges, alt, out)
         }
         LinkMethod::Greedy => {
             edges.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
             let mut used_s = vec![false; n_src];
             let mut used_t = vec![false; n_dst];
-            let mut out = Vec::new();
             for &(s, t, _) in edges.iter() {
                 if !used_s[s] && !used_t[t] {
                     used_s[s] = true;
@@ -369,7 +419,6 @@ pub(crate) fn choose(
                 }
             }
             out.sort_unstable();
-            out
         }
     }
 }

@@ -4,7 +4,6 @@
 //! acceleration model (Bar-Shalom), the measurement the detected position. Leukocytes walk
 //! persistently, so the next position is better predicted by `x + v·Δt` than by `x`.
 
-use nalgebra::{Matrix2, Vector2};
 use serde::{Deserialize, Serialize};
 
 /// Noise settings of the motion model.
@@ -30,18 +29,23 @@ impl Default for PredictConfig {
 }
 
 /// The filter of one track: three independent axes (z unused in 2D).
+///
+/// The axes share one covariance: it starts equal and its updates depend on the time steps
+/// and the noise settings only, never on the positions. The 2×2 algebra is written out in
+/// scalars (the same operations in the same order as the matrix form, so the same numbers).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Kalman {
-    x: [Vector2<f64>; 3],
-    p: [Matrix2<f64>; 3],
+    /// Position (µm) and velocity (µm/min) of each axis.
+    x: [[f64; 2]; 3],
+    /// Covariance `[[p00, p01], [p10, p11]]` (µm², µm²/min, µm²/min²), row-major.
+    p: [f64; 4],
 }
 
 impl Kalman {
     /// A new track at `pos` (µm), velocity 0 with the prior uncertainty of `cfg`.
     pub fn new(pos: [f64; 3], cfg: &PredictConfig) -> Self {
         let v0 = cfg.initial_speed_sd_um_per_min.powi(2);
-        let p0 = Matrix2::new(cfg.measurement_noise_um2, 0.0, 0.0, v0);
-        Kalman { x: pos.map(|q| Vector2::new(q, 0.0)), p: [p0; 3] }
+        Kalman { x: pos.map(|q| [q, 0.0]), p: [cfg.measurement_noise_um2, 0.0, 0.0, v0] }
     }
 
     /// The predicted position `dt_min` minutes ahead (no state change).
@@ -57,20 +61,26 @@ impl Kalman {
     /// Advances the filter by `dt_min` minutes and corrects it with the detected `pos`.
     pub fn update(&mut self, pos: [f64; 3], dt_min: f64, cfg: &PredictConfig) {
         let dt = dt_min.max(1e-9);
-        let f = Matrix2::new(1.0, dt, 0.0, 1.0);
         let q = cfg.acceleration_noise;
-        let qm = Matrix2::new(q * dt.powi(3) / 3.0, q * dt * dt / 2.0, q * dt * dt / 2.0, q * dt);
+        let (q00, q01, q11) = (q * dt.powi(3) / 3.0, q * dt * dt / 2.0, q * dt);
         let r = cfg.measurement_noise_um2;
+        // Predicted covariance F·P·Fᵀ + Q with F = [[1, dt], [0, 1]].
+        let [p00, p01, p10, p11] = self.p;
+        let (a00, a01) = (p00 + dt * p10, p01 + dt * p11); // F·P, first row
+        let (a10, a11) = (p10, p11); // second row
+        let pp00 = (a00 + a01 * dt) + q00;
+        let pp01 = a01 + q01;
+        let pp10 = (a10 + a11 * dt) + q01;
+        let pp11 = a11 + q11;
+        // Gain and corrected covariance (I − K·H)·P with H = [1, 0].
+        let s = pp00 + r;
+        let (k0, k1) = (pp00 / s, pp10 / s);
+        self.p = [(1.0 - k0) * pp00, (1.0 - k0) * pp01, -k1 * pp00 + pp10, -k1 * pp01 + pp11];
         for a in 0..3 {
-            let x = f * self.x[a];
-            let p = f * self.p[a] * f.transpose() + qm;
-            let s = p[(0, 0)] + r;
-            let k = Vector2::new(p[(0, 0)] / s, p[(1, 0)] / s);
-            let innov = pos[a] - x[0];
-            self.x[a] = x + k * innov;
-            // Joseph-free form is fine for this well-conditioned 2×2 case.
-            let kh = Matrix2::new(k[0], 0.0, k[1], 0.0);
-            self.p[a] = (Matrix2::identity() - kh) * p;
+            let [x0, x1] = self.x[a];
+            let pred = x0 + dt * x1;
+            let innov = pos[a] - pred;
+            self.x[a] = [pred + k0 * innov, x1 + k1 * innov];
         }
     }
 }

@@ -1,0 +1,77 @@
+"""leukotrack: segmentation, tracking and motility statistics of immune cells in two-photon
+intravital recordings — a fast Rust core, with numpy arrays and pandas DataFrames here.
+
+Units: positions and sizes in µm, times in s, speeds in µm/min; image axes (t, c, z, y, x);
+frames and channels numbered from 0. Every table has the command line's columns, each name
+carrying its unit.
+
+>>> import leukotrack as lt
+>>> rec = lt.read("fixtures/two_photon_2ch.tif")                 # doctest: +SKIP
+>>> det = lt.segment(rec, cell_diameter=10)                       # doctest: +SKIP
+>>> tracks = lt.link(det, frame_interval=rec.calibration.frame_interval)  # doctest: +SKIP
+>>> lt.metrics(tracks).speed_um_per_min.mean()                    # doctest: +SKIP
+>>> analysis = lt.track(rec)            # everything at once      # doctest: +SKIP
+>>> analysis.save("results/")           # the command line's files # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from . import _core
+from ._pipeline import (
+    Analysis,
+    config_from_toml,
+    config_to_toml,
+    default_config,
+    default_config_toml,
+    load_config,
+    track,
+)
+from ._recording import Calibration, Recording, Shape, read
+from ._stages import (
+    autocorrelation,
+    evaluate,
+    link,
+    metrics,
+    motility_coefficient,
+    motility_summary,
+    msd,
+    segment,
+    steps,
+    synth,
+    synth_truth,
+)
+from .errors import InvalidInputError, LeukotrackError, RecordingError
+from .interop import from_trackpy, to_napari, to_trackpy
+
+__version__: str = _core.__version__
+
+__all__ = [
+    "Analysis",
+    "Calibration",
+    "InvalidInputError",
+    "LeukotrackError",
+    "Recording",
+    "RecordingError",
+    "Shape",
+    "autocorrelation",
+    "config_from_toml",
+    "config_to_toml",
+    "default_config",
+    "default_config_toml",
+    "evaluate",
+    "from_trackpy",
+    "link",
+    "load_config",
+    "metrics",
+    "motility_coefficient",
+    "motility_summary",
+    "msd",
+    "read",
+    "segment",
+    "steps",
+    "synth",
+    "synth_truth",
+    "to_napari",
+    "to_trackpy",
+    "track",
+]

@@ -1,0 +1,175 @@
+"""Type stubs of the native module ``leukotrack._core`` (Rust, pyo3).
+
+Private: the public API is the ``leukotrack`` package around it. Tables go out as lists of
+``(name, column)`` pairs (a 1-D numpy array, or a list of ``str`` for text) and come in as
+dicts of such columns; settings come in as JSON of the core's ``…Config`` structs. Units: µm,
+s, µm/min. Long calls release the GIL; ``progress(stage, done, total)`` returning ``False``
+(or Ctrl-C) stops them with ``KeyboardInterrupt``.
+"""
+
+from collections.abc import Callable, Sequence
+from os import PathLike
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+Column = npt.NDArray[np.float64] | npt.NDArray[np.int64] | npt.NDArray[np.uint64] | list[str]
+Table = list[tuple[str, Column]]
+NativeColumns = dict[str, Any]
+ProgressFn = Callable[[str, int, int], Any] | None
+StrPath = str | PathLike[str]
+
+class Recording:
+    """A recording opened lazily (page index and metadata; pixels read per volume)."""
+
+    @staticmethod
+    def open(
+        path: StrPath,
+        voxel_size: Sequence[float] | None = None,
+        frame_interval: float | None = None,
+        shape: tuple[int, int, int] | None = None,
+        page_order: str | None = None,
+    ) -> Recording:
+        """Opens a recording; ``voxel_size`` is ``[x, y, z]`` µm, ``shape`` ``(t, c, z)``."""
+    @property
+    def shape(self) -> tuple[int, int, int, int, int]:
+        """Sizes (t, c, z, y, x)."""
+    @property
+    def dtype(self) -> str:
+        """``uint8``, ``uint16`` or ``float32``."""
+    @property
+    def stored_dtype(self) -> str:
+        """The sample type stored in the file."""
+    @property
+    def path(self) -> str:
+        """The path opened."""
+    @property
+    def format(self) -> str:
+        """The kind of file."""
+    @property
+    def page_order(self) -> str:
+        """Pages' order, fastest-varying first."""
+    @property
+    def files(self) -> list[str]:
+        """The files holding the planes."""
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings from opening."""
+    @property
+    def calibration(self) -> dict[str, Any]:
+        """``x``, ``y``, ``z``, ``frame_interval``: ``(value, source)`` or ``None``; ``frame_times``."""
+    def volume(self, t: int, c: int) -> npt.NDArray[Any]:
+        """The (z, y, x) stack of timepoint ``t``, channel ``c``."""
+
+class Analysis:
+    """The results of the pipeline on one recording."""
+
+    def detections(self) -> Table:
+        """``detections.csv``'s columns."""
+    def tracks(self) -> Table:
+        """``tracks.csv``'s columns."""
+    def track_metrics(self) -> Table:
+        """``track_metrics.csv``'s columns."""
+    def steps(self) -> Table:
+        """``steps.csv``'s columns."""
+    def msd(self) -> Table:
+        """``msd.csv``'s columns."""
+    def autocorrelation(self) -> Table:
+        """``autocorrelation.csv``'s columns."""
+    def drift(self) -> Table:
+        """``drift.csv``'s columns."""
+    def summary(self) -> dict[str, Any]:
+        """``summary.json``."""
+    def metrics_summary(self) -> dict[str, Any]:
+        """``metrics_summary.json``."""
+    def projection(self) -> tuple[npt.NDArray[np.float32], tuple[float, float]] | None:
+        """The (y, x) maximum-intensity projection and its pixel size (x, y) µm."""
+    def save(self, out_dir: StrPath, progress: ProgressFn = None) -> None:
+        """Writes the command line's files into ``out_dir``."""
+
+def segment_volumes(
+    channels: Sequence[npt.NDArray[Any]], channel: int, frame: int, voxel_size: Sequence[float], config: str
+) -> Table:
+    """Segments one timepoint given as (z, y, x) arrays, one per channel (read without a copy)."""
+
+def segment_recording(recording: Recording, channel: int, config: str, progress: ProgressFn = None) -> Table:
+    """Segments every timepoint of a recording, streamed."""
+
+def link(
+    detections: NativeColumns,
+    frame_interval: float,
+    config: str,
+    drift_method: str | None = None,
+    drift_table: NativeColumns | None = None,
+) -> Table:
+    """Links detections into tracks."""
+
+def track_metrics(tracks: NativeColumns, config: str) -> Table:
+    """Per-track measures."""
+
+def steps(tracks: NativeColumns, config: str) -> Table:
+    """Per-step measures."""
+
+def msd(tracks: NativeColumns, config: str) -> Table:
+    """MSD against lag."""
+
+def autocorrelation(tracks: NativeColumns, config: str) -> Table:
+    """Velocity autocorrelation against lag."""
+
+def msd_fit(tracks: NativeColumns, config: str) -> dict[str, Any]:
+    """The linear MSD fit (motility coefficient)."""
+
+def analyze(tracks: NativeColumns, config: str) -> tuple[Table, Table, Table, Table, dict[str, Any]]:
+    """Every metrics table and the population summary."""
+
+def evaluate(
+    truth: NativeColumns, predicted: NativeColumns, as_tracks: bool, match_um: float, gap_frames: int
+) -> dict[str, Any]:
+    """Scores against ground truth."""
+
+def synth_truth(config: str) -> Table:
+    """The ground truth of a simulation, without images."""
+
+def synth_write(config: str, out_dir: StrPath, deflate: bool = False, progress: ProgressFn = None) -> Table:
+    """Simulates a recording into ``out_dir``; returns the ground truth."""
+
+def default_config() -> str:
+    """The default pipeline configuration as JSON."""
+
+def default_config_toml() -> str:
+    """The commented default configuration file."""
+
+def load_config(path: StrPath) -> str:
+    """A TOML configuration file as JSON."""
+
+def config_from_toml(text: str) -> str:
+    """TOML text as JSON."""
+
+def config_to_toml(config: str) -> str:
+    """A configuration (JSON) as TOML."""
+
+def check_config(config: str) -> str:
+    """The configuration checked, every default filled in."""
+
+def run_pipeline(recording: Recording, config: str, progress: ProgressFn = None) -> Analysis:
+    """Runs the pipeline on a recording."""
+
+def batch_discover(roots: Sequence[StrPath], series: bool = False) -> list[tuple[str, str]]:
+    """The recordings under ``roots`` and their results folders' names."""
+
+def batch_run_one(
+    path: StrPath, name: str, out_root: StrPath, config: str, progress: ProgressFn = None
+) -> dict[str, Any]:
+    """One recording of a batch; its summary row."""
+
+def batch_write_summary(path: StrPath, rows: str) -> None:
+    """Writes ``summary.csv``."""
+
+def batch_summary_columns() -> list[str]:
+    """``summary.csv``'s columns."""
+
+def _panic_for_tests(message: str) -> None:
+    """Panics inside the guard (tests only)."""

@@ -1,0 +1,448 @@
+"""The whole pipeline on one recording: :func:`track` and its :class:`Analysis`; the
+configuration (the command line's TOML file) as a dict."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _core, _tables, _util
+from ._progress import Progress, Reporter
+from ._recording import Recording, _open
+from ._util import invalid
+
+__all__ = [
+    "track",
+    "Analysis",
+    "default_config",
+    "load_config",
+    "config_to_toml",
+    "config_from_toml",
+    "default_config_toml",
+]
+
+
+def default_config() -> dict[str, Any]:
+    """The pipeline's default configuration as a dict: one table per stage (``channel``,
+    ``read``, ``segment``, ``drift``, ``link``, ``metrics``, ``export``), every value given.
+    :func:`default_config_toml` is the same with a comment on every key and its unit."""
+    return json.loads(_core.default_config())
+
+
+def default_config_toml() -> str:
+    """The commented default configuration file (``leukotrack config --default``)."""
+    return _core.default_config_toml()
+
+
+def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Reads a TOML configuration file (as ``leukotrack track --config``): a dict with every
+    value. An unknown key or a value out of range is an :class:`InvalidInputError` naming it."""
+    return json.loads(_core.load_config(_util.path("path", path)))
+
+
+def config_from_toml(text: str) -> dict[str, Any]:
+    """Parses a configuration given as TOML text."""
+    if not isinstance(text, str):
+        raise invalid("text", "expected TOML text")
+    return json.loads(_core.config_from_toml(text))
+
+
+def config_to_toml(config: Mapping[str, Any]) -> str:
+    """The configuration as TOML, for ``leukotrack track --config`` or ``batch``."""
+    return _core.config_to_toml(_util.to_json("config", dict(config)))
+
+
+def _check(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The configuration checked, every default filled in."""
+    return json.loads(_core.check_config(_util.to_json("config", dict(config))))
+
+
+def _base_config(config: Any) -> dict[str, Any]:
+    if config is None:
+        return default_config()
+    if isinstance(config, Mapping):
+        return _check(config)
+    if isinstance(config, (str, os.PathLike)):
+        return load_config(config)
+    raise invalid("config", f"expected a dict or the path of a TOML file, got {type(config).__name__}")
+
+
+_DRIFT_FORMS = "'none', 'channel:N' (0-based), 'objects' or 'median'"
+
+
+def _drift(v: Any) -> dict[str, Any]:
+    if not isinstance(v, str):
+        raise invalid("drift", f"expected {_DRIFT_FORMS}; a drift table goes in drift_table")
+    s = v.strip()
+    if s == "none":
+        return {"method": "none"}
+    if s == "objects":
+        return {"method": "objects", "arrest_speed_um_per_min": 2.0}
+    if s == "median":
+        return {"method": "median"}
+    if s.startswith("channel:"):
+        n = s[len("channel:"):].strip()
+        if n.isdigit():
+            return {"method": "channel", "channel": int(n)}
+    raise invalid("drift", f"`{v}`: give {_DRIFT_FORMS}")
+
+
+def _methods(v: Any) -> list[str]:
+    ms = [v] if isinstance(v, str) else v
+    if not isinstance(ms, (list, tuple)) or not all(isinstance(m, str) for m in ms):
+        raise invalid("method", "expected 'threshold', 'blob', 'lap' or 'greedy' (or a list of them)")
+    for m in ms:
+        if m not in ("threshold", "blob", "lap", "greedy"):
+            raise invalid("method", f"`{m}`: expected 'threshold', 'blob', 'lap' or 'greedy'")
+    return list(ms)
+
+
+#: Keyword overrides of :func:`track` and ``leukotrack.dask.track_many``: the command line's
+#: flags, in Python.
+OVERRIDES = (
+    "voxel_size", "frame_interval", "shape", "page_order", "channel", "cell_diameter", "method",
+    "max_speed", "max_distance", "gap_frames", "gap_max_distance", "predict", "drift", "drift_table",
+    "arrest_threshold", "two_d", "max_lag", "fit_lags", "min_points", "exclude_border",
+    "reference_direction", "reference_point", "ctc", "plots", "trackmate_xml",
+)
+
+
+def apply_overrides(cfg: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``cfg`` with the keyword overrides applied as the command line applies its flags."""
+    unknown = sorted(set(overrides) - set(OVERRIDES))
+    if unknown:
+        raise invalid(unknown[0], f"unknown setting; the keyword settings are: {', '.join(OVERRIDES)}")
+    o = {k: v for k, v in overrides.items() if v is not None}
+    read_, seg, link_, met, exp = cfg["read"], cfg["segment"], cfg["link"], cfg["metrics"], cfg["export"]
+    if "voxel_size" in o:
+        read_["voxel_size_um"] = _util.voxel_size(o["voxel_size"])
+    if "frame_interval" in o:
+        read_["frame_interval_s"] = _util.frame_interval(o["frame_interval"])
+    if "shape" in o:
+        t, c, z = _util.shape_tcz(o["shape"])  # type: ignore[misc]
+        read_["shape"] = {"t": t, "c": c, "z": z}
+    if "page_order" in o:
+        read_["page_order"] = o["page_order"]
+    if "channel" in o:
+        cfg["channel"] = _util.integer("channel", o["channel"])
+    if "cell_diameter" in o:
+        seg["cell_diameter_um"] = _util.number("cell_diameter", o["cell_diameter"], positive=True)
+    for m in _methods(o["method"]) if "method" in o else []:
+        if m in ("threshold", "blob"):
+            if seg["detector"].get("kind") != m:
+                seg["detector"] = {"kind": m}
+        else:
+            link_["method"] = m
+    if "max_speed" in o and "max_distance" in o:
+        raise invalid("max_distance", "give max_speed or max_distance, not both")
+    if "max_distance" in o:
+        link_["gate"] = {"kind": "max_distance", "um": _util.number("max_distance", o["max_distance"], positive=True)}
+    if "max_speed" in o:
+        link_["gate"] = {"kind": "max_speed", "um_per_min": _util.number("max_speed", o["max_speed"], positive=True)}
+    if "gap_frames" in o:
+        link_["gap_frames"] = _util.integer("gap_frames", o["gap_frames"])
+    if "gap_max_distance" in o:
+        link_["gap_max_distance_um"] = _util.number("gap_max_distance", o["gap_max_distance"], positive=True)
+    if "predict" in o:
+        link_["predict"] = _util.flag("predict", o["predict"])
+    if "drift" in o and "drift_table" in o:
+        raise invalid("drift_table", "give drift or drift_table, not both")
+    if "drift" in o:
+        cfg["drift"] = _drift(o["drift"])
+    if "drift_table" in o:
+        cfg["drift"] = {"method": "table", "path": _util.path("drift_table", o["drift_table"])}
+    if "arrest_threshold" in o:
+        met["arrest_threshold_um_per_min"] = _util.number("arrest_threshold", o["arrest_threshold"], nonneg=True)
+    if "two_d" in o:
+        met["two_d"] = _util.flag("two_d", o["two_d"])
+    if "max_lag" in o:
+        met["max_lag_frames"] = _util.integer("max_lag", o["max_lag"], minimum=1)
+    if "fit_lags" in o:
+        fl = o["fit_lags"]
+        if not isinstance(fl, (list, tuple)) or len(fl) != 2:
+            raise invalid("fit_lags", "expected (first, last) lags in frames")
+        met["fit_lag_frames"] = [_util.integer("fit_lags", v, minimum=1) for v in fl]
+    if "min_points" in o:
+        met["min_points"] = _util.integer("min_points", o["min_points"])
+    if "exclude_border" in o:
+        met["exclude_border"] = _util.flag("exclude_border", o["exclude_border"])
+    if "reference_direction" in o and "reference_point" in o:
+        raise invalid("reference_point", "give a reference direction or a reference point, not both")
+    if "reference_direction" in o:
+        met["reference"] = {
+            "kind": "direction",
+            "vector": _util.xyz("reference_direction", o["reference_direction"], positive=False, allow_2d=True),
+        }
+    if "reference_point" in o:
+        met["reference"] = {
+            "kind": "point",
+            "position_um": _util.xyz("reference_point", o["reference_point"], positive=False, allow_2d=True),
+        }
+    for k in ("ctc", "plots", "trackmate_xml"):
+        if k in o:
+            exp[k] = _util.flag(k, o[k])
+    return cfg
+
+
+def resolve_config(config: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The configuration of a run: ``config`` (None, a dict, a TOML path) with ``overrides``
+    applied, checked."""
+    return _check(apply_overrides(_base_config(config), overrides))
+
+
+def _read_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    r = cfg["read"]
+    out: dict[str, Any] = {}
+    if r.get("voxel_size_um") is not None:
+        out["voxel_size"] = list(r["voxel_size_um"])
+    if r.get("frame_interval_s") is not None:
+        out["frame_interval"] = r["frame_interval_s"]
+    if r.get("shape") is not None:
+        s = r["shape"]
+        out["shape"] = (s["t"], s["c"], s["z"])
+    if r.get("page_order") is not None:
+        out["page_order"] = r["page_order"]
+    return out
+
+
+def track(
+    path_or_recording: Recording | str | os.PathLike[str],
+    config: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    *,
+    progress: Progress = True,
+    **overrides: Any,
+) -> Analysis:
+    """The whole pipeline on one recording — segment, drift, link, metrics — as
+    ``leukotrack track``; every table stays in memory (:class:`Analysis`), ``.save(dir)``
+    writes the command line's files.
+
+    Parameters
+    ----------
+    path_or_recording
+        A :class:`Recording` or its path.
+    config
+        ``None`` (the defaults), a dict (the configuration file's tables; missing keys take
+        their defaults, see :func:`default_config`) or the path of a TOML file.
+    progress
+        ``True``: tqdm bars when tqdm is installed; ``False``: none; or a function
+        ``(stage, done, total)`` returning ``False`` to stop. Ctrl-C (Jupyter's interrupt)
+        stops the run after the timepoint being segmented and raises ``KeyboardInterrupt``.
+    **overrides
+        The command line's flags, winning over ``config``: ``voxel_size`` (``{"x", "y",
+        "z"}`` µm), ``frame_interval`` (s), ``shape`` (``{"t", "c", "z"}``), ``page_order``,
+        ``channel``, ``cell_diameter`` (µm), ``method`` (``"threshold"``/``"blob"`` and/or
+        ``"lap"``/``"greedy"``), ``max_speed`` (µm/min), ``max_distance`` (µm),
+        ``gap_frames``, ``gap_max_distance`` (µm), ``predict``, ``drift`` (``"none"``,
+        ``"channel:N"``, ``"objects"``, ``"median"``), ``drift_table`` (a CSV path),
+        ``arrest_threshold`` (µm/min), ``two_d``, ``max_lag``, ``fit_lags``, ``min_points``,
+        ``exclude_border``, ``reference_direction``, ``reference_point`` (µm), ``ctc``,
+        ``plots``, ``trackmate_xml``.
+
+    Returns
+    -------
+    Analysis
+    """
+    cfg = resolve_config(config, overrides)
+    if isinstance(path_or_recording, Recording):
+        # The recording's own read options count as settings of the run (summary.json).
+        given = path_or_recording._options
+        r = cfg["read"]
+        if r.get("voxel_size_um") is None and "voxel_size" in given:
+            r["voxel_size_um"] = list(given["voxel_size"])
+        if r.get("frame_interval_s") is None and "frame_interval" in given:
+            r["frame_interval_s"] = given["frame_interval"]
+        if r.get("shape") is None and "shape" in given:
+            t, c, z = given["shape"]
+            r["shape"] = {"t": t, "c": c, "z": z}
+        if r.get("page_order") is None and "page_order" in given:
+            r["page_order"] = given["page_order"]
+        rec = path_or_recording._reopened(**_read_options(cfg))
+    elif isinstance(path_or_recording, (str, os.PathLike)):
+        rec = _open(path_or_recording, _read_options(cfg))
+    else:
+        raise invalid(
+            "path_or_recording", f"expected a Recording or a path, got {type(path_or_recording).__name__}"
+        )
+    with Reporter(progress) as callback:
+        native = _core.run_pipeline(rec._native, _util.to_json("config", cfg), callback)
+    return Analysis(native, rec)
+
+
+class Analysis:
+    """What :func:`track` found on one recording, every table in memory.
+
+    Tables are pandas DataFrames with the command line's file names and columns:
+    :attr:`detections`, :attr:`tracks`, :attr:`metrics` (per track), :attr:`steps`,
+    :attr:`msd`, :attr:`autocorrelation`, :attr:`drift`; :attr:`summary` and
+    :attr:`metrics_summary` are the JSON summaries as dicts.
+    """
+
+    def __init__(self, native: Any, recording: Recording) -> None:
+        self._native = native
+        self._recording = recording
+        self._cache: dict[str, Any] = {}
+        self._napari: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _table(self, name: str) -> pd.DataFrame:
+        if name not in self._cache:
+            self._cache[name] = _tables.frame(getattr(self._native, name)())
+        return self._cache[name]
+
+    @property
+    def recording(self) -> Recording:
+        """The recording analysed."""
+        return self._recording
+
+    @property
+    def detections(self) -> pd.DataFrame:
+        """One row per detected cell and timepoint (``detections.csv``)."""
+        return self._table("detections")
+
+    @property
+    def tracks(self) -> pd.DataFrame:
+        """The detections linked into tracks (``tracks.csv``: ``track_id, frame, t_s, x_um,
+        y_um, z_um, detection, …``; ``*_corrected`` columns with drift correction)."""
+        return self._table("tracks")
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Motility measures, one row per track (``track_metrics.csv``)."""
+        return self._table("track_metrics")
+
+    @property
+    def steps(self) -> pd.DataFrame:
+        """One row per step (``steps.csv``)."""
+        return self._table("steps")
+
+    @property
+    def msd(self) -> pd.DataFrame:
+        """Mean square displacement against lag (``msd.csv``)."""
+        return self._table("msd")
+
+    @property
+    def autocorrelation(self) -> pd.DataFrame:
+        """Velocity autocorrelation against lag (``autocorrelation.csv``)."""
+        return self._table("autocorrelation")
+
+    @property
+    def drift(self) -> pd.DataFrame:
+        """The drift removed before linking, µm per frame (``drift.csv``; zeros when off)."""
+        return self._table("drift")
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """``summary.json``: version, recording, effective configuration, counts, timings (s)."""
+        if "summary" not in self._cache:
+            self._cache["summary"] = self._native.summary()
+        return self._cache["summary"]
+
+    @property
+    def metrics_summary(self) -> dict[str, Any]:
+        """``metrics_summary.json``: motility coefficient (µm²/min), persistence time (min),
+        fits, distributions and tests."""
+        if "metrics_summary" not in self._cache:
+            self._cache["metrics_summary"] = self._native.metrics_summary()
+        return self._cache["metrics_summary"]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The effective configuration (every value)."""
+        return self.summary["config"]
+
+    @property
+    def projection(self) -> np.ndarray | None:
+        """The maximum-intensity projection (y, x) of the segmented channel over z and time."""
+        p = self._native.projection()
+        return None if p is None else p[0]
+
+    @property
+    def pixel_size(self) -> dict[str, float]:
+        """The projection's pixel size ``{"x", "y"}``, µm."""
+        vs = self.summary["recording"]["voxel_size_um"]
+        return {"x": vs[0], "y": vs[1]}
+
+    def _napari_data(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._napari is None:
+            from .interop import to_napari
+
+            self._napari = to_napari(self.tracks)
+        return self._napari
+
+    def to_napari(self) -> np.ndarray:
+        """The tracks as napari's Tracks layer takes them: an ``(N, 5)`` float array of
+        ``track_id, t, z, y, x`` (``(N, 4)`` without z) — positions in µm (give image layers
+        ``scale=(vz, vy, vx)``), ``t`` the frame, ``track_id`` integers 0, 1, … whose
+        original ids are :attr:`track_ids` — sorted by track and frame.
+
+        ``viewer.add_tracks(analysis.to_napari())``
+        """
+        return self._napari_data()[0]
+
+    @property
+    def track_ids(self) -> np.ndarray:
+        """The original track id of each napari id: ``track_ids[k]`` is the ``track_id`` of
+        the rows :meth:`to_napari` numbers ``k``."""
+        return self._napari_data()[1]
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """The tracks over the maximum-intensity projection and the MSD against lag, side by
+        side (matplotlib, ``pip install leukotrack[plot]``). Returns the figure (or the axes
+        given: a pair)."""
+        from . import plot as _plot
+
+        return _plot.plot_analysis(self, ax=ax)
+
+    def save(self, dir: str | os.PathLike[str], *, progress: Progress = False) -> Path:  # noqa: A002
+        """Writes every result file into the folder ``dir`` (created), as ``leukotrack track -o``:
+        ``detections.csv``, ``tracks.csv``, ``track_metrics.csv``, ``steps.csv``,
+        ``msd.csv``, ``autocorrelation.csv``, ``drift.csv``, ``metrics_summary.json``, the
+        exports the configuration asks for (``export`` table: ``tracks.xml`` for Fiji's
+        TrackMate by default; with ``ctc=True`` the Cell Tracking Challenge's
+        ``res_track.txt`` and ``maskTTT.tif``, which segments the recording again) and
+        ``summary.json`` (last). Each file is written under a temporary name and renamed.
+        Returns the folder."""
+        out = Path(_util.path("dir", dir))
+        with Reporter(progress) as callback:
+            self._native.save(os.fspath(out), callback)
+        self._cache.pop("summary", None)  # the save time is now known
+        return out
+
+    def __repr__(self) -> str:
+        c = self.summary["counts"]
+        return (
+            f"<Analysis of {self.summary['recording']['name']!r}: {c['frames']} timepoints, "
+            f"{c['detections']} detections, {c['tracks']} tracks>"
+        )
+
+    def _repr_html_(self) -> str:
+        s = self.summary
+        c = s["counts"]
+        ms = self.metrics_summary
+        speed = ms["cell_based"]["speed_um_per_min"]
+        rows = [
+            ("recording", html.escape(str(s["recording"]["path"]))),
+            ("timepoints", c["frames"]),
+            ("detections", c["detections"]),
+            ("tracks", f"{c['tracks']} ({c['tracks_analysed']} analysed)"),
+            ("speed", _fmt(speed.get("mean"), "µm/min", speed.get("sd"))),
+            ("motility coefficient", _fmt(ms.get("motility_coefficient_um2_per_min"), "µm²/min")),
+            ("time", _fmt(s["timings_s"]["total"], "s")),
+        ]
+        body = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in rows)
+        return f"<table><caption>leukotrack Analysis</caption>{body}</table>"
+
+
+def _fmt(v: Any, unit: str, sd: Any = None) -> str:
+    if v is None:
+        return "—"
+    out = f"{v:.3g} {unit}"
+    if sd is not None:
+        out = f"{v:.3g} ± {sd:.3g} {unit} (mean ± sd)"
+    return out

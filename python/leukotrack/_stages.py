@@ -1,0 +1,545 @@
+"""The stages one by one: :func:`segment`, :func:`link`, the metrics, :func:`evaluate`,
+:func:`synth`. Each converts its arguments and delegates to the Rust core."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _core, _tables, _util
+from ._progress import Progress, Reporter
+from ._recording import Calibration, Recording, _open, read
+from ._util import invalid
+
+__all__ = [
+    "segment",
+    "link",
+    "metrics",
+    "steps",
+    "msd",
+    "autocorrelation",
+    "motility_coefficient",
+    "motility_summary",
+    "evaluate",
+    "synth",
+    "synth_truth",
+]
+
+_METHODS = ("threshold", "blob")
+
+
+def _segment_config(cell_diameter: Any, method: Any, config: Any) -> str:
+    cfg: dict[str, Any] = {}
+    if config is not None:
+        if not isinstance(config, Mapping):
+            raise invalid("config", "expected a dict of segmentation settings (the [segment] table)")
+        cfg.update(config)
+    cfg["cell_diameter_um"] = _util.number("cell_diameter", cell_diameter, positive=True)
+    if method is not None:
+        if method not in _METHODS:
+            raise invalid("method", f"expected 'threshold' or 'blob', got {method!r}")
+        current = cfg.get("detector")
+        if not (isinstance(current, Mapping) and current.get("kind") == method):
+            cfg["detector"] = {"kind": method}
+    return _util.to_json("config", cfg)
+
+
+_NATIVE_DTYPES = (np.uint8, np.uint16, np.float32)
+
+
+def _channels_of(volume: np.ndarray) -> list[np.ndarray]:
+    a = volume
+    if a.dtype == bool or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise invalid("volume", f"pixel type {a.dtype} is not a real number type")
+    if a.dtype.type not in _NATIVE_DTYPES:
+        a = a.astype(np.float32)  # other integer or float types: one copy, as float32
+    elif not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))  # e.g. big-endian uint16: one copy
+    if a.ndim == 2:
+        return [a[np.newaxis]]
+    if a.ndim == 3:
+        return [a]
+    if a.ndim == 4:
+        return [a[c] for c in range(a.shape[0])]
+    raise invalid(
+        "volume",
+        f"expected a (z, y, x) volume, a (y, x) plane or (c, z, y, x) channels, got shape {a.shape}",
+    )
+
+
+def segment(
+    volume_or_recording: Recording | np.ndarray | str | os.PathLike[str],
+    *,
+    channel: int = 0,
+    cell_diameter: float = 10.0,
+    method: str | None = None,
+    voxel_size: Mapping[str, float] | Calibration | None = None,
+    frame: int = 0,
+    config: Mapping[str, Any] | None = None,
+    progress: Progress = True,
+) -> pd.DataFrame:
+    """Finds the cells: one row per cell and timepoint, as the command line's ``detections.csv``.
+
+    Parameters
+    ----------
+    volume_or_recording
+        A :class:`Recording` (every timepoint, streamed: memory holds a few timepoints), a
+        path to one, or a numpy volume: (z, y, x), a (y, x) plane, or (c, z, y, x) channels.
+        uint8, uint16 and float32 arrays are read in place without a copy; other real types
+        are converted to float32 first.
+    channel
+        The channel the cells are segmented in (0-based); intensities are measured in every
+        channel.
+    cell_diameter
+        Expected cell diameter, µm; every other size defaults from it.
+    method
+        ``"blob"`` (Laplacian of Gaussian; the default, as the command line's) or
+        ``"threshold"`` (threshold, connected components, watershed splitting).
+    voxel_size
+        ``{"x", "y", "z"}`` in µm (or a :class:`Calibration`): required for a numpy volume;
+        for a recording it overrides the file's.
+    frame
+        The frame number written in the ``frame`` column, for a numpy volume.
+    config
+        Further segmentation settings, as the ``[segment]`` table of the configuration file
+        (e.g. ``{"min_volume_um3": 150, "background": {"kind": "top_hat"}}``);
+        ``cell_diameter`` and ``method`` win over it.
+    progress
+        ``True``: tqdm bars when tqdm is installed; ``False``: none; or a function
+        ``(stage, done, total)`` returning ``False`` to stop. Ctrl-C stops the run
+        (``KeyboardInterrupt``) after the timepoint being segmented.
+
+    Returns
+    -------
+    DataFrame
+        ``frame, x_um, y_um, z_um`` (µm, the centre of voxel (i, j, k) at (i·vx, j·vy, k·vz)),
+        ``volume_um3``, ``mean_intensity``, ``max_intensity``, ``sum_intensity``,
+        ``quality``, ``label``, centroids, bounding boxes, shape measures, border flags and
+        ``{mean,max,sum}_intensity_c{N}`` for every channel N. A one-plane recording gives
+        2D detections (no z columns).
+    """
+    cfg = _segment_config(cell_diameter, method, config)
+    channel = _util.integer("channel", channel)
+    reporter = Reporter(progress)
+    data = volume_or_recording
+    if isinstance(data, (str, os.PathLike)):
+        data = read(data, voxel_size=voxel_size)
+    if isinstance(data, Recording):
+        rec = data._reopened(voxel_size=_util.voxel_size(voxel_size))
+        with reporter as callback:
+            cols = _core.segment_recording(rec._native, channel, cfg, callback)
+        return _tables.frame(cols)
+    if isinstance(data, np.ndarray):
+        vs = _util.voxel_size(voxel_size)
+        if vs is None:
+            raise invalid("voxel_size", "give the voxel size of a numpy volume: {'x': …, 'y': …, 'z': …} in µm")
+        channels = _channels_of(data)
+        frame = _util.integer("frame", frame)
+        cols = _core.segment_volumes(channels, channel, frame, vs, cfg)
+        return _tables.frame(cols)
+    raise invalid(
+        "volume_or_recording", f"expected a Recording, a path or a numpy array, got {type(data).__name__}"
+    )
+
+
+def _link_config(
+    max_speed: Any, max_distance: Any, gap_frames: Any, predict: Any, gap_max_distance: Any, method: Any, config: Any
+) -> str:
+    cfg: dict[str, Any] = {}
+    if config is not None:
+        if not isinstance(config, Mapping):
+            raise invalid("config", "expected a dict of linking settings (the [link] table)")
+        cfg.update(config)
+    if max_distance is not None:
+        cfg["gate"] = {"kind": "max_distance", "um": _util.number("max_distance", max_distance, positive=True)}
+    else:
+        cfg["gate"] = {"kind": "max_speed", "um_per_min": _util.number("max_speed", max_speed, positive=True)}
+    cfg["gap_frames"] = _util.integer("gap_frames", gap_frames)
+    cfg["predict"] = _util.flag("predict", predict)
+    if gap_max_distance is not None:
+        cfg["gap_max_distance_um"] = _util.number("gap_max_distance", gap_max_distance, positive=True)
+    if method not in ("lap", "greedy"):
+        raise invalid("method", f"expected 'lap' or 'greedy', got {method!r}")
+    cfg["method"] = method
+    return _util.to_json("config", cfg)
+
+
+def link(
+    detections: pd.DataFrame,
+    *,
+    frame_interval: float | Calibration,
+    max_speed: float = 30.0,
+    max_distance: float | None = None,
+    gap_frames: int = 3,
+    predict: bool = True,
+    gap_max_distance: float | None = None,
+    method: str = "lap",
+    drift: str | pd.DataFrame | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Links detections into tracks: the same rows as the command line's ``tracks.csv``.
+
+    Candidates within the gate, global linear assignment with alternative costs (TrackMate's
+    LAP tracker), gap closing and a constant-velocity (Kalman) prediction of each track.
+
+    Parameters
+    ----------
+    detections
+        A table with ``frame, x_um, y_um[, z_um]`` (µm); other columns are carried into the
+        tracks (and may weigh links through ``config={"feature_penalties": {...}}``).
+    frame_interval
+        Time between frames, s (or a :class:`Calibration`).
+    max_speed
+        Gate: the largest speed between two frames, µm/min (× the time between them).
+    max_distance
+        Gate: the largest distance between two frames, µm; replaces ``max_speed``.
+    gap_frames
+        Largest frame difference a gap-closing link spans (2 = one missing frame, as
+        TrackMate's MAX_FRAME_GAP; trackpy's ``memory`` is one less); 0 turns gap closing off.
+    predict
+        Measure costs from a constant-velocity prediction (``False``: observed positions).
+    gap_max_distance
+        A fixed gap-closing gate, µm (default: the frame gate scaled by the time gap).
+    method
+        ``"lap"`` (global assignment) or ``"greedy"`` (nearest first; for comparison).
+    drift
+        Drift correction before linking: ``None``, ``"objects"`` (arrested cells, debris),
+        ``"median"`` (all cells; removes directed migration) or a drift table
+        (``frame, dx_um, dy_um[, dz_um]``). Tracks keep raw positions and add
+        ``x_um_corrected``, ….
+    config
+        Further linking settings, as the ``[link]`` table of the configuration file.
+
+    Returns
+    -------
+    DataFrame
+        ``track_id, frame, t_s, x_um, y_um[, z_um], detection`` (the row of ``detections``)
+        and the detections' other columns.
+    """
+    dt = _util.frame_interval(frame_interval)
+    if dt is None:
+        raise invalid("frame_interval", "give the time between frames in s")
+    cfg = _link_config(max_speed, max_distance, gap_frames, predict, gap_max_distance, method, config)
+    det = _tables.detections_to_native(detections)
+    drift_method = drift_table = None
+    if isinstance(drift, str):
+        drift_method = drift
+    elif drift is not None:
+        drift_table = _tables.drift_to_native(drift)
+    cols = _core.link(det, dt, cfg, drift_method, drift_table)
+    return _tables.frame(cols)
+
+
+def _metrics_config(
+    frame_interval: Any = None,
+    arrest_threshold: Any = 2.0,
+    two_d: Any = False,
+    min_points: Any = 1,
+    exclude_border: Any = False,
+    max_lag: Any = None,
+    fit_lags: Any = None,
+    reference_direction: Any = None,
+    reference_point: Any = None,
+    staggered: Any = False,
+) -> dict[str, Any]:
+    cfg: dict[str, Any] = {
+        "frame_interval_s": _util.frame_interval(frame_interval),
+        "arrest_threshold_um_per_min": _util.number("arrest_threshold", arrest_threshold, nonneg=True),
+        "two_d": _util.flag("two_d", two_d),
+        "min_points": _util.integer("min_points", min_points),
+        "exclude_border": _util.flag("exclude_border", exclude_border),
+        "staggered": _util.flag("staggered", staggered),
+    }
+    if max_lag is not None:
+        cfg["max_lag_frames"] = _util.integer("max_lag", max_lag, minimum=1)
+    if fit_lags is not None:
+        if not isinstance(fit_lags, Sequence) or isinstance(fit_lags, str) or len(fit_lags) != 2:
+            raise invalid("fit_lags", "expected (first, last) lags in frames")
+        cfg["fit_lag_frames"] = [_util.integer("fit_lags", v, minimum=1) for v in fit_lags]
+    if reference_direction is not None and reference_point is not None:
+        raise invalid("reference_point", "give a reference direction or a reference point, not both")
+    if reference_direction is not None:
+        cfg["reference"] = {
+            "kind": "direction",
+            "vector": _util.xyz("reference_direction", reference_direction, positive=False, allow_2d=True),
+        }
+    if reference_point is not None:
+        cfg["reference"] = {
+            "kind": "point",
+            "position_um": _util.xyz("reference_point", reference_point, positive=False, allow_2d=True),
+        }
+    return cfg
+
+
+def _metric_inputs(tracks: Any, cfg: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    return (
+        _tables.tracks_to_native(tracks, frame_interval=cfg["frame_interval_s"]),
+        _util.to_json("config", cfg),
+    )
+
+
+def metrics(
+    tracks: pd.DataFrame,
+    *,
+    frame_interval: float | None = None,
+    arrest_threshold: float = 2.0,
+    two_d: bool = False,
+    min_points: int = 1,
+    exclude_border: bool = False,
+    max_lag: int | None = None,
+    fit_lags: tuple[int, int] | None = None,
+    reference_direction: Mapping[str, float] | None = None,
+    reference_point: Mapping[str, float] | None = None,
+    staggered: bool = False,
+) -> pd.DataFrame:
+    """Motility measures per track, as celltrackR defines them (``track_metrics.csv``).
+
+    Parameters
+    ----------
+    tracks
+        ``track_id, frame, t_s, x_um, y_um[, z_um]`` (µm, s); without ``z_um``, 2D.
+    frame_interval
+        s; default: the median over the steps of time / frame difference.
+    arrest_threshold
+        A step slower than this counts as arrested, µm/min.
+    two_d
+        Analyse the xy projection (drop z).
+    min_points
+        Leave out tracks with fewer points.
+    exclude_border
+        Leave out tracks with a point flagged in a ``touches_border`` column.
+    max_lag, fit_lags
+        Largest lag of the MSD (frames); the lags ``(first, last)`` of the motility-coefficient
+        fit (default: chosen automatically).
+    reference_direction, reference_point
+        ``{"x", "y"[, "z"]}``: a direction, or a point in µm (e.g. a chemokine source), for the
+        forward migration index, the chemotactic index and the mean angle to it.
+    staggered
+        Add celltrackR's staggered straightness.
+
+    Returns
+    -------
+    DataFrame
+        One row per track: ``track_id, n_points, duration_s, track_length_um,
+        displacement_um, max_displacement_um, speed_um_per_min, mean_step_speed_um_per_min,
+        median_step_speed_um_per_min, straightness, displacement_ratio, outreach_ratio,
+        asphericity, mean_turning_angle_deg, overall_angle_deg, arrest_coefficient,
+        square_displacement_um2, mean_z_um`` and the optional columns asked for.
+    """
+    cfg = _metrics_config(
+        frame_interval, arrest_threshold, two_d, min_points, exclude_border, max_lag, fit_lags,
+        reference_direction, reference_point, staggered,
+    )
+    tr, js = _metric_inputs(tracks, cfg)
+    return _tables.frame(_core.track_metrics(tr, js))
+
+
+def steps(
+    tracks: pd.DataFrame,
+    *,
+    frame_interval: float | None = None,
+    two_d: bool = False,
+    min_points: int = 1,
+    exclude_border: bool = False,
+) -> pd.DataFrame:
+    """One row per step (two consecutive points of a track, also across a missing frame):
+    ``track_id, frame, t_s, dx_um, dy_um, dz_um, step_um, speed_um_per_min,
+    turning_angle_deg`` (``steps.csv``) — the step's start frame and time (s), its
+    displacement and length (µm), its speed (µm/min) and the angle to the previous step
+    (degrees; NaN for a track's first step). Options as :func:`metrics`'s."""
+    cfg = _metrics_config(frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border)
+    tr, js = _metric_inputs(tracks, cfg)
+    return _tables.frame(_core.steps(tr, js))
+
+
+def msd(
+    tracks: pd.DataFrame,
+    *,
+    frame_interval: float | None = None,
+    two_d: bool = False,
+    max_lag: int | None = None,
+    min_points: int = 1,
+    exclude_border: bool = False,
+) -> pd.DataFrame:
+    """Mean square displacement against lag, pooled over tracks: ``lag_frames, lag_s,
+    msd_um2, n, sem_um2`` (``msd.csv``; µm², s)."""
+    cfg = _metrics_config(
+        frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border, max_lag=max_lag
+    )
+    tr, js = _metric_inputs(tracks, cfg)
+    return _tables.frame(_core.msd(tr, js))
+
+
+def autocorrelation(
+    tracks: pd.DataFrame,
+    *,
+    frame_interval: float | None = None,
+    two_d: bool = False,
+    max_lag: int | None = None,
+    min_points: int = 1,
+    exclude_border: bool = False,
+) -> pd.DataFrame:
+    """Velocity autocorrelation against lag: ``lag_frames, lag_s, mean_cos, sem_cos,
+    mean_velocity_dot_um2_per_min2, n`` (``autocorrelation.csv``): the mean cosine of the
+    angle between steps starting ``lag_frames`` apart (1 at lag 0) and the mean dot product
+    of their velocities, (µm/min)²; lags in frames and s."""
+    cfg = _metrics_config(
+        frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border, max_lag=max_lag
+    )
+    tr, js = _metric_inputs(tracks, cfg)
+    return _tables.frame(_core.autocorrelation(tr, js))
+
+
+def motility_coefficient(
+    tracks: pd.DataFrame,
+    *,
+    frame_interval: float | None = None,
+    two_d: bool = False,
+    fit_lags: tuple[int, int] | None = None,
+    max_lag: int | None = None,
+    min_points: int = 1,
+    exclude_border: bool = False,
+    full: bool = False,
+) -> float | dict[str, Any]:
+    """The motility coefficient M = slope / (2·d) of the linear fit of MSD against lag time,
+    µm²/min (d = 3, or 2 for 2D tracks or ``two_d``), as in ``metrics_summary.json``.
+
+    ``fit_lags`` is the ``(first, last)`` lag of the fit in frames (default: chosen
+    automatically). With ``full=True`` the whole fit is returned as a dict (``slope_um2_per_min``,
+    ``intercept_um2``, ``r_squared``, ``lag_frames``, …). NaN with fewer than 2 lags.
+    """
+    cfg = _metrics_config(
+        frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border,
+        max_lag=max_lag, fit_lags=fit_lags,
+    )
+    tr, js = _metric_inputs(tracks, cfg)
+    fit = _core.msd_fit(tr, js)
+    if _util.flag("full", full):
+        return fit
+    m = fit["motility_coefficient_um2_per_min"]
+    return float("nan") if m is None else float(m)
+
+
+def motility_summary(tracks: pd.DataFrame, **kwargs: Any) -> dict[str, Any]:
+    """Everything :func:`metrics` takes, summarised over the population as
+    ``metrics_summary.json``: counts, motility coefficient, persistence time, the MSD and
+    Fürth fits, distributions over cells and steps, Hotelling and Rayleigh tests."""
+    cfg = _metrics_config(**kwargs)
+    tr, js = _metric_inputs(tracks, cfg)
+    return _core.analyze(tr, js)[4]
+
+
+def evaluate(
+    tracks: pd.DataFrame,
+    truth: pd.DataFrame,
+    *,
+    match_um: float = 5.0,
+    gap_frames: int = 3,
+) -> dict[str, Any]:
+    """Scores tracks (or detections) against ground truth, matching points one to one per
+    frame within ``match_um`` µm.
+
+    For tracks (a table with ``track_id``): the detection score of the tracked points
+    (``detection``: precision, recall, F1, RMSE), link recall/precision/F1 and the Cell
+    Tracking Challenge's DET, TRA and LNK (``ctc``); ``gap_frames`` is the largest frame
+    difference of a true link. For detections: the detection score alone. Returns a dict.
+    """
+    match = _util.number("match_um", match_um, positive=True)
+    gap = _util.integer("gap_frames", gap_frames, minimum=1)
+    t = _tables.tracks_to_native(truth, what="truth")
+    if _tables.is_tracks(tracks):
+        p = _tables.tracks_to_native(tracks)
+        return _core.evaluate(t, p, True, match, gap)
+    p = _tables.detections_to_native(tracks)
+    return _core.evaluate(t, p, False, match, gap)
+
+
+def _synth_config(
+    seed: Any, frames: Any, size: Any, voxel_size: Any, frame_interval: Any, channels: Any,
+    density: Any, cell_photons: Any, touching_pairs: Any, config: Any,
+) -> str:
+    cfg: dict[str, Any] = {}
+    if config is not None:
+        if not isinstance(config, Mapping):
+            raise invalid("config", "expected a dict of simulator settings (see synth.json)")
+        cfg.update(config)
+    cfg["seed"] = _util.integer("seed", seed)
+    cfg["frames"] = _util.integer("frames", frames, minimum=1)
+    if size is not None:
+        if not isinstance(size, Mapping):
+            _util.xyz("size", size)  # raises the message about bare sequences
+        if set(size) != {"x", "y", "z"}:
+            raise invalid("size", "expected {'x': …, 'y': …, 'z': …} in voxels")
+        cfg["size"] = [_util.integer(f"size['{a}']", size[a], minimum=1) for a in "xyz"]
+    if voxel_size is not None:
+        cfg["voxel_um"] = _util.voxel_size(voxel_size)
+    cfg["frame_interval_s"] = _util.number("frame_interval", frame_interval, positive=True)
+    cfg["channels"] = _util.integer("channels", channels, minimum=1)
+    if density is not None:
+        cfg["density_per_1e5_um3"] = _util.number("density", density, nonneg=True)
+    if cell_photons is not None:
+        cfg["cell_photons"] = _util.number("cell_photons", cell_photons, positive=True)
+    if touching_pairs is not None:
+        cfg["touching_pairs"] = _util.integer("touching_pairs", touching_pairs)
+    return _util.to_json("config", cfg)
+
+
+def synth(
+    out_dir: str | os.PathLike[str],
+    *,
+    seed: int = 1,
+    frames: int = 20,
+    size: Mapping[str, int] | None = None,
+    voxel_size: Mapping[str, float] | None = None,
+    frame_interval: float = 30.0,
+    channels: int = 1,
+    density: float | None = None,
+    cell_photons: float | None = None,
+    touching_pairs: int | None = None,
+    config: Mapping[str, Any] | None = None,
+    deflate: bool = False,
+    progress: Progress = True,
+) -> tuple[Recording, pd.DataFrame]:
+    """Simulates a two-photon recording with ground truth, as ``leukotrack synth``.
+
+    Writes ``recording.tif`` (ImageJ hyperstack, uint16), ``ground_truth.csv``,
+    ``drift.csv``, ``debris.csv`` and ``synth.json`` into ``out_dir`` and returns the opened
+    recording and the ground truth (``track_id, frame, t_s, x_um, y_um, z_um``, …).
+
+    ``size`` is ``{"x", "y", "z"}`` in voxels (default 256 × 256 × 24), ``voxel_size``
+    ``{"x", "y", "z"}`` in µm (default 0.8 × 0.8 × 3), ``frame_interval`` in s, ``density``
+    in cells per 100,000 µm³, ``cell_photons`` photons per voxel (lower: lower SNR);
+    ``config`` any other simulator setting (the fields of ``synth.json``). Deterministic for
+    a given ``seed``.
+    """
+    out = Path(_util.path("out_dir", out_dir))
+    cfg = _synth_config(
+        seed, frames, size, voxel_size, frame_interval, channels, density, cell_photons, touching_pairs, config
+    )
+    with Reporter(progress) as callback:
+        cols = _core.synth_write(cfg, os.fspath(out), _util.flag("deflate", deflate), callback)
+    return _open(out / "recording.tif", {}), _tables.frame(cols)
+
+
+def synth_truth(
+    *,
+    seed: int = 1,
+    frames: int = 20,
+    size: Mapping[str, int] | None = None,
+    voxel_size: Mapping[str, float] | None = None,
+    frame_interval: float = 30.0,
+    density: float | None = None,
+    touching_pairs: int | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """The ground-truth tracks of a simulation (as :func:`synth`) without rendering images:
+    cheap test data for linking and metrics."""
+    cfg = _synth_config(
+        seed, frames, size, voxel_size, frame_interval, 1, density, None, touching_pairs, config
+    )
+    return _tables.frame(_core.synth_truth(cfg))

@@ -1,0 +1,204 @@
+//! Every [`leukotrack::Error`] becomes a Python exception, and no Rust panic crosses into Python.
+//!
+//! The exception classes live in Python (`leukotrack.errors`) because they inherit from two
+//! builtins each — `InvalidInputError(LeukotrackError, ValueError)` and
+//! `RecordingError(LeukotrackError, OSError)` — which a class made in Rust cannot. The error's
+//! structured fields are set as attributes (`kind`, `path`, `frame`, `page`, `line`,
+//! `parameter`, `reason`; `filename` and `errno` for the OS-level ones).
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use leukotrack::Error;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+
+/// Which Python class an error becomes.
+#[derive(Clone, Copy)]
+enum Class {
+    /// `InvalidInputError` (a `ValueError`).
+    Input,
+    /// `RecordingError` (an `OSError`).
+    Recording,
+    /// `LeukotrackError` itself (an internal error).
+    Base,
+}
+
+impl Class {
+    fn name(self) -> &'static str {
+        match self {
+            Class::Input => "InvalidInputError",
+            Class::Recording => "RecordingError",
+            Class::Base => "LeukotrackError",
+        }
+    }
+}
+
+/// Builds an exception of `class` with `message` and attributes `attrs`.
+fn make(py: Python<'_>, class: Class, message: String, attrs: &[(&str, Py<PyAny>)]) -> PyErr {
+    let built = (|| -> PyResult<PyErr> {
+        let module = py.import("leukotrack.errors")?;
+        let cls = module.getattr(class.name())?;
+        let exc = cls.call1((message.clone(),))?;
+        for (k, v) in attrs {
+            exc.setattr(*k, v)?;
+        }
+        Ok(PyErr::from_value(exc))
+    })();
+    // Without the Python package (the native module imported on its own), the builtins.
+    built.unwrap_or_else(|_| match class {
+        Class::Input => PyValueError::new_err(message),
+        Class::Recording => PyOSError::new_err(message),
+        Class::Base => PyRuntimeError::new_err(message),
+    })
+}
+
+/// An `InvalidInputError` about the argument `name`.
+pub fn invalid_input(py: Python<'_>, name: &str, reason: impl Into<String>) -> PyErr {
+    to_pyerr(py, Error::param(name, reason))
+}
+
+/// The Python exception of a leukotrack error.
+pub fn to_pyerr(py: Python<'_>, e: Error) -> PyErr {
+    let message = e.to_string();
+    let none = || py.None();
+    let s = |v: &str| -> Py<PyAny> {
+        v.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())
+    };
+    let n = |v: u64| -> Py<PyAny> {
+        v.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())
+    };
+    let path = |p: &std::path::Path| s(&p.display().to_string());
+    let class = if matches!(e, Error::Interrupted { .. }) {
+        return PyKeyboardInterrupt::new_err(message);
+    } else if e.is_invalid_input() {
+        Class::Input
+    } else {
+        match e {
+            Error::Io { .. }
+            | Error::Format { .. }
+            | Error::Page { .. }
+            | Error::Metadata { .. }
+            | Error::Table { .. } => Class::Recording,
+            _ => Class::Base,
+        }
+    };
+    let mut attrs: Vec<(&str, Py<PyAny>)> = Vec::new();
+    let kind = match &e {
+        Error::Io { path: p, source } => {
+            attrs.push(("path", path(p)));
+            attrs.push(("filename", path(p)));
+            attrs.push(("errno", source.raw_os_error().map_or_else(none, |c| n(c as u64))));
+            attrs.push(("reason", s(&source.to_string())));
+            "io"
+        }
+        Error::Format { path: p, reason } => {
+            attrs.push(("path", path(p)));
+            attrs.push(("filename", path(p)));
+            attrs.push(("reason", s(reason)));
+            "format"
+        }
+        Error::Page { path: p, page, reason } => {
+            attrs.push(("path", path(p)));
+            attrs.push(("filename", path(p)));
+            attrs.push(("page", n(*page as u64)));
+            attrs.push(("reason", s(reason)));
+            "page"
+        }
+        Error::Metadata { path: p, reason } => {
+            attrs.push(("path", path(p)));
+            attrs.push(("filename", path(p)));
+            attrs.push(("reason", s(reason)));
+            "metadata"
+        }
+        Error::Frame { path: p, frame, reason } => {
+            attrs.push(("path", p.as_deref().map_or_else(none, path)));
+            attrs.push(("frame", n(*frame as u64)));
+            attrs.push(("reason", s(reason)));
+            "frame"
+        }
+        Error::Table { path: p, line, reason } => {
+            attrs.push(("path", path(p)));
+            attrs.push(("filename", path(p)));
+            attrs.push(("line", line.map_or_else(none, n)));
+            attrs.push(("reason", s(reason)));
+            "table"
+        }
+        Error::InvalidParameter { name, reason } => {
+            attrs.push(("parameter", s(name)));
+            attrs.push(("reason", s(reason)));
+            "invalid_parameter"
+        }
+        Error::InvalidData { reason } => {
+            attrs.push(("reason", s(reason)));
+            "invalid_data"
+        }
+        _ => "other",
+    };
+    attrs.push(("kind", s(kind)));
+    make(py, class, message, &attrs)
+}
+
+/// The message of a panic payload.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// The exception for a caught Rust panic: a `LeukotrackError` (never a `PanicException`,
+/// which is a `BaseException` that `except Exception` misses).
+fn panic_to_pyerr(py: Python<'_>, payload: Box<dyn Any + Send>) -> PyErr {
+    let message = format!(
+        "internal error in leukotrack (please report it, with the input that caused it): {}",
+        panic_message(payload.as_ref())
+    );
+    let kind: Py<PyAny> =
+        "panic".into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None());
+    make(py, Class::Base, message, &[("kind", kind)])
+}
+
+/// Runs `f` with the GIL released (other Python threads run meanwhile), catching panics:
+/// a leukotrack error becomes its Python exception, a panic a `LeukotrackError`.
+pub fn detached<T, F>(py: Python<'_>, f: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce() -> leukotrack::Result<T> + Send,
+{
+    match py.detach(|| catch_unwind(AssertUnwindSafe(f))) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(to_pyerr(py, e)),
+        Err(payload) => Err(panic_to_pyerr(py, payload)),
+    }
+}
+
+/// Runs `f` holding the GIL (for work that touches Python objects), catching panics.
+pub fn guarded<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => Err(panic_to_pyerr(py, payload)),
+    }
+}
+
+/// A dict from JSON text (for summaries and scores): `json.loads(text)`.
+pub fn json_to_py<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import("json")?.getattr("loads")?.call1((text,))
+}
+
+/// Serialises `v` to JSON text, an `InvalidInputError`-free internal step.
+pub fn to_json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<String> {
+    serde_json::to_string(v).map_err(|e| to_pyerr(py, Error::data(format!("to JSON: {e}"))))
+}
+
+/// Parses a JSON configuration made by the Python layer; an error names `what`.
+pub fn from_json<T: serde::de::DeserializeOwned>(
+    py: Python<'_>,
+    what: &str,
+    text: &str,
+) -> PyResult<T> {
+    serde_json::from_str(text).map_err(|e| invalid_input(py, what, e.to_string()))
+}

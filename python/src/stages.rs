@@ -1,0 +1,374 @@
+//! The stages one by one: segmentation, linking, metrics, evaluation, simulation.
+//!
+//! Each function converts its inputs, releases the GIL, calls the core and converts the
+//! result back; settings arrive as JSON of the core's `…Config` structs, made by the Python
+//! layer from its keyword arguments.
+
+use std::path::PathBuf;
+
+use leukotrack::calib::{Calibration, Value};
+use leukotrack::eval::{self, EvalConfig};
+use leukotrack::io::write::{HyperstackWriter, SampleType};
+use leukotrack::metrics::{self, MetricsConfig, TrackSet};
+use leukotrack::segment::{self, SegmentConfig};
+use leukotrack::synth::{Simulation, SynthConfig};
+use leukotrack::track::drift::{self, DriftMethod};
+use leukotrack::track::{self, LinkConfig};
+use leukotrack::{Detections, Error, Volume, VolumeView};
+use numpy::{PyReadonlyArray3, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::errors::{detached, from_json, invalid_input, json_to_py, to_json};
+use crate::progress::Ticker;
+use crate::recording::PyRecording;
+use crate::tables;
+
+/// A calibration of the caller's voxel size (µm, `[x, y, z]`) and optional frame interval (s).
+fn user_calibration(voxel: Option<[f64; 3]>, frame_interval_s: Option<f64>) -> Calibration {
+    Calibration {
+        voxel_x_um: voxel.map(|v| Value::user(v[0])),
+        voxel_y_um: voxel.map(|v| Value::user(v[1])),
+        voxel_z_um: voxel.map(|v| Value::user(v[2])),
+        frame_interval_s: frame_interval_s.map(Value::user),
+        frame_times_s: None,
+    }
+}
+
+/// A borrowed numpy volume (uint8, uint16 or float32, 3-D).
+enum Borrowed<'py> {
+    U8(PyReadonlyArray3<'py, u8>),
+    U16(PyReadonlyArray3<'py, u16>),
+    F32(PyReadonlyArray3<'py, f32>),
+}
+
+impl<'py> Borrowed<'py> {
+    fn of(v: &Bound<'py, PyAny>, c: usize) -> PyResult<Self> {
+        let py = v.py();
+        let arr = v.cast::<PyUntypedArray>().map_err(|_| {
+            invalid_input(py, "volume", format!("channel {c}: expected a numpy array"))
+        })?;
+        if arr.ndim() != 3 {
+            return Err(invalid_input(
+                py,
+                "volume",
+                format!("channel {c}: expected a (z, y, x) array, got {} dimensions", arr.ndim()),
+            ));
+        }
+        if let Ok(a) = v.extract::<PyReadonlyArray3<'py, u16>>() {
+            return Ok(Borrowed::U16(a));
+        }
+        if let Ok(a) = v.extract::<PyReadonlyArray3<'py, u8>>() {
+            return Ok(Borrowed::U8(a));
+        }
+        if let Ok(a) = v.extract::<PyReadonlyArray3<'py, f32>>() {
+            return Ok(Borrowed::F32(a));
+        }
+        Err(invalid_input(
+            py,
+            "volume",
+            format!("channel {c}: pixel type {} (give uint8, uint16 or float32)", arr.dtype()),
+        ))
+    }
+
+    fn view(&self) -> VolumeView<'_> {
+        match self {
+            Borrowed::U8(a) => VolumeView::U8(a.as_array()),
+            Borrowed::U16(a) => VolumeView::U16(a.as_array()),
+            Borrowed::F32(a) => VolumeView::F32(a.as_array()),
+        }
+    }
+}
+
+/// Segments one timepoint given as numpy volumes, one per channel (each (z, y, x), same
+/// sizes; detection in `channels[channel]`, intensities in all), read without a copy.
+/// `voxel_size` is `[x, y, z]` µm; `config` a `SegmentConfig` as JSON.
+#[pyfunction]
+pub fn segment_volumes<'py>(
+    py: Python<'py>,
+    channels: Vec<Bound<'py, PyAny>>,
+    channel: usize,
+    frame: usize,
+    voxel_size: [f64; 3],
+    config: &str,
+) -> PyResult<Bound<'py, PyList>> {
+    let cfg: SegmentConfig = from_json(py, "segment config", config)?;
+    let borrowed = channels
+        .iter()
+        .enumerate()
+        .map(|(c, v)| Borrowed::of(v, c))
+        .collect::<PyResult<Vec<_>>>()?;
+    let views: Vec<VolumeView<'_>> = borrowed.iter().map(Borrowed::view).collect();
+    let cal = user_calibration(Some(voxel_size), None);
+    let det = detached(py, || {
+        leukotrack::VoxelSize::new(voxel_size[0], voxel_size[1], voxel_size[2])?;
+        if channel >= views.len() {
+            return Err(Error::param(
+                "channel",
+                format!(
+                    "channel {channel} does not exist: {} channel(s), numbered from 0",
+                    views.len()
+                ),
+            ));
+        }
+        segment::segment_frame_views(&views, channel, frame, &cal, &cfg).map(|s| s.detections)
+    })?;
+    tables::detections(det).into_py(py)
+}
+
+/// Segments every timepoint of a recording (streamed; `progress(stage, done, total)` after
+/// each timepoint, Ctrl-C stops it).
+#[pyfunction]
+#[pyo3(signature = (recording, channel, config, progress=None))]
+pub fn segment_recording<'py>(
+    py: Python<'py>,
+    recording: &PyRecording,
+    channel: usize,
+    config: &str,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let cfg: SegmentConfig = from_json(py, "segment config", config)?;
+    let rec = &recording.inner;
+    let ticker = Ticker::new(progress);
+    let r = detached(py, || {
+        let total = rec.shape().t;
+        let stop = || Error::Interrupted { stage: "segment".into() };
+        if !ticker.tick("segment", 0, total) {
+            return Err(stop());
+        }
+        let mut all: Option<Detections> = None;
+        segment::segment_recording_with(rec, channel, &cfg, &mut |t, seg| {
+            match &mut all {
+                None => all = Some(seg.detections),
+                Some(d) => d.append(seg.detections)?,
+            }
+            if ticker.tick("segment", t + 1, total) {
+                Ok(())
+            } else {
+                Err(stop())
+            }
+        })?;
+        match all {
+            Some(d) => Ok(d),
+            // No timepoint: the (empty) table with every column.
+            None => segment::segment_recording(rec, channel, &cfg, &|_| {}),
+        }
+    });
+    let det = ticker.finish(r)?;
+    tables::detections(det).into_py(py)
+}
+
+/// Links detections into tracks. `frame_interval` in s; `config` a `LinkConfig` as JSON;
+/// `drift` either a method (`objects`, `median`) or a drift table.
+#[pyfunction]
+#[pyo3(signature = (detections, frame_interval, config, drift_method=None, drift_table=None))]
+pub fn link<'py>(
+    py: Python<'py>,
+    detections: &Bound<'py, PyDict>,
+    frame_interval: f64,
+    config: &str,
+    drift_method: Option<String>,
+    drift_table: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let cfg: LinkConfig = from_json(py, "link config", config)?;
+    let det = tables::detections_from(detections, "detections")?;
+    let table = drift_table.map(tables::drift_from).transpose()?;
+    let tracks = detached(py, || {
+        if !(frame_interval.is_finite() && frame_interval > 0.0) {
+            return Err(Error::param(
+                "frame_interval",
+                format!("must be > 0 s, got {frame_interval}"),
+            ));
+        }
+        cfg.validate()?;
+        let cal = user_calibration(None, Some(frame_interval));
+        let drift = match (table, drift_method.as_deref()) {
+            (Some(t), _) => Some(t),
+            (None, None | Some("none")) => None,
+            (None, Some("objects")) => Some(drift::estimate(
+                &det,
+                &cal,
+                &cfg,
+                DriftMethod::Objects { arrest_speed_um_per_min: 2.0 },
+            )?),
+            (None, Some("median")) => Some(drift::estimate(&det, &cal, &cfg, DriftMethod::Median)?),
+            (None, Some(other)) => {
+                return Err(Error::param(
+                    "drift",
+                    format!("`{other}`: give None, \"objects\", \"median\" or a drift table"),
+                ))
+            }
+        };
+        track::link_with_drift(&det, &cal, &cfg, drift.as_ref())
+    })?;
+    tables::tracks(tracks).into_py(py)
+}
+
+fn metrics_inputs(
+    py: Python<'_>,
+    tracks: &Bound<'_, PyDict>,
+    config: &str,
+) -> PyResult<(leukotrack::Tracks, MetricsConfig)> {
+    let cfg: MetricsConfig = from_json(py, "metrics config", config)?;
+    Ok((tables::tracks_from(tracks, "tracks")?, cfg))
+}
+
+/// Per-track motility measures (`track_metrics.csv`'s columns).
+#[pyfunction]
+pub fn track_metrics<'py>(
+    py: Python<'py>,
+    tracks: &Bound<'py, PyDict>,
+    config: &str,
+) -> PyResult<Bound<'py, PyList>> {
+    let (tr, cfg) = metrics_inputs(py, tracks, config)?;
+    let m = detached(py, || metrics::track_metrics(&tr, &cfg))?;
+    tables::track_metrics(m).into_py(py)
+}
+
+/// Per-step measures (`steps.csv`'s columns).
+#[pyfunction]
+pub fn steps<'py>(
+    py: Python<'py>,
+    tracks: &Bound<'py, PyDict>,
+    config: &str,
+) -> PyResult<Bound<'py, PyList>> {
+    let (tr, cfg) = metrics_inputs(py, tracks, config)?;
+    let s = detached(py, || metrics::steps_with(&tr, &cfg))?;
+    tables::steps(s).into_py(py)
+}
+
+/// Mean square displacement against lag (`msd.csv`'s columns).
+#[pyfunction]
+pub fn msd<'py>(
+    py: Python<'py>,
+    tracks: &Bound<'py, PyDict>,
+    config: &str,
+) -> PyResult<Bound<'py, PyList>> {
+    let (tr, cfg) = metrics_inputs(py, tracks, config)?;
+    let m = detached(py, || metrics::msd(&tr, &cfg))?;
+    tables::msd(m).into_py(py)
+}
+
+/// Velocity autocorrelation against lag (`autocorrelation.csv`'s columns).
+#[pyfunction]
+pub fn autocorrelation<'py>(
+    py: Python<'py>,
+    tracks: &Bound<'py, PyDict>,
+    config: &str,
+) -> PyResult<Bound<'py, PyList>> {
+    let (tr, cfg) = metrics_inputs(py, tracks, config)?;
+    let a = detached(py, || metrics::autocorrelation(&tr, &cfg))?;
+    tables::autocorrelation(a).into_py(py)
+}
+
+/// The linear MSD fit the motility coefficient comes from (as `metrics_summary.json`'s
+/// `msd_fit`), as a dict.
+#[pyfunction]
+pub fn msd_fit<'py>(
+    py: Python<'py>,
+    tracks: &Bound<'py, PyDict>,
+    config: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (tr, cfg) = metrics_inputs(py, tracks, config)?;
+    let fit = detached(py, || {
+        let set = TrackSet::new(&tr, &cfg)?;
+        Ok(set.msd().fit_linear(set.dims(), cfg.fit_lag_frames))
+    })?;
+    json_to_py(py, &to_json(py, &fit)?)
+}
+
+/// Every metrics table and the population summary: `(track_metrics, steps, msd,
+/// autocorrelation, summary)`, the summary as `metrics_summary.json`'s dict.
+#[pyfunction]
+pub fn analyze<'py>(
+    py: Python<'py>,
+    tracks: &Bound<'py, PyDict>,
+    config: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (tr, cfg) = metrics_inputs(py, tracks, config)?;
+    let a = detached(py, || metrics::analyze(&tr, &cfg))?;
+    let summary = json_to_py(py, &to_json(py, &a.summary)?)?;
+    let out = (
+        tables::track_metrics(a.track_metrics).into_py(py)?,
+        tables::steps(a.steps).into_py(py)?,
+        tables::msd(a.msd).into_py(py)?,
+        tables::autocorrelation(a.autocorrelation).into_py(py)?,
+        summary,
+    );
+    Ok(out.into_pyobject(py)?.into_any())
+}
+
+/// Scores predictions against ground truth: tracks (`as_tracks`: points and links) or
+/// detections. Returns the score as a dict.
+#[pyfunction]
+pub fn evaluate<'py>(
+    py: Python<'py>,
+    truth: &Bound<'py, PyDict>,
+    predicted: &Bound<'py, PyDict>,
+    as_tracks: bool,
+    match_um: f64,
+    gap_frames: u32,
+) -> PyResult<Bound<'py, PyAny>> {
+    let cfg = EvalConfig { match_um, gap_frames };
+    let truth = tables::tracks_from(truth, "truth")?;
+    let json = if as_tracks {
+        let pred = tables::tracks_from(predicted, "tracks")?;
+        let s = detached(py, || eval::score_tracks(&truth, &pred, &cfg))?;
+        to_json(py, &s)?
+    } else {
+        let pred = tables::detections_from(predicted, "detections")?;
+        let s = detached(py, || eval::score_detections(&truth, &pred, &cfg))?;
+        to_json(py, &s)?
+    };
+    json_to_py(py, &json)
+}
+
+/// The ground truth of a simulation (`config` a `SynthConfig` as JSON), without images.
+#[pyfunction]
+pub fn synth_truth<'py>(py: Python<'py>, config: &str) -> PyResult<Bound<'py, PyList>> {
+    let cfg: SynthConfig = from_json(py, "synth config", config)?;
+    let truth = detached(py, || Ok(Simulation::new(&cfg)?.truth().clone()))?;
+    tables::tracks(truth).into_py(py)
+}
+
+/// Simulates a recording into `out_dir` — `recording.tif`, `ground_truth.csv`, `drift.csv`,
+/// `debris.csv`, `synth.json`, as `leukotrack synth` — and returns the ground truth.
+/// `progress(stage, done, total)` after each timepoint; Ctrl-C stops it, leaving no
+/// recording behind.
+#[pyfunction]
+#[pyo3(signature = (config, out_dir, deflate=false, progress=None))]
+pub fn synth_write<'py>(
+    py: Python<'py>,
+    config: &str,
+    out_dir: PathBuf,
+    deflate: bool,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let cfg: SynthConfig = from_json(py, "synth config", config)?;
+    let ticker = Ticker::new(progress);
+    let r = detached(py, || {
+        let sim = Simulation::new(&cfg)?;
+        std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
+        let (path, shape, cal) = (out_dir.join("recording.tif"), cfg.shape(), cfg.calibration());
+        let mut w = if deflate {
+            HyperstackWriter::create_deflate(path, shape, SampleType::U16, &cal)?
+        } else {
+            HyperstackWriter::create(path, shape, SampleType::U16, &cal)?
+        };
+        for t in 0..cfg.frames {
+            if !ticker.tick("synth", t, cfg.frames) {
+                return Err(Error::Interrupted { stage: "synth".into() });
+            }
+            let vols = (0..cfg.channels)
+                .map(|c| sim.render(t, c).map(Volume::U16))
+                .collect::<leukotrack::Result<Vec<_>>>()?;
+            w.write_timepoint(&vols)?;
+        }
+        w.finish()?;
+        sim.write_truth(&out_dir)?;
+        ticker.tick("synth", cfg.frames, cfg.frames);
+        Ok(sim.truth().clone())
+    });
+    let truth = ticker.finish(r)?;
+    tables::tracks(truth).into_py(py)
+}
