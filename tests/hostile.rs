@@ -500,8 +500,8 @@ fn ome_references_outside_the_folder_or_to_devices_are_refused() {
     let path = dir.path().join("ref.ome.tif");
     let pixels = "<Pixels ID=\"Pixels:0\" DimensionOrder=\"XYZCT\" Type=\"uint16\" SizeX=\"8\" SizeY=\"6\" SizeZ=\"2\" SizeC=\"1\" SizeT=\"1\"><Channel ID=\"Channel:0:0\"/>";
     let cases = [
-        format!("<OME xmlns=\"http://www.openmicroscopy.org/Schemas/OME/2016-06\"><BinaryOnly MetadataFile=\"/dev/zero\" UUID=\"urn:uuid:c\"/></OME>"),
-        format!("<OME xmlns=\"http://www.openmicroscopy.org/Schemas/OME/2016-06\"><BinaryOnly MetadataFile=\"../ref.companion.ome\" UUID=\"urn:uuid:c\"/></OME>"),
+        String::from("<OME xmlns=\"http://www.openmicroscopy.org/Schemas/OME/2016-06\"><BinaryOnly MetadataFile=\"/dev/zero\" UUID=\"urn:uuid:c\"/></OME>"),
+        String::from("<OME xmlns=\"http://www.openmicroscopy.org/Schemas/OME/2016-06\"><BinaryOnly MetadataFile=\"../ref.companion.ome\" UUID=\"urn:uuid:c\"/></OME>"),
         format!("<OME xmlns=\"http://www.openmicroscopy.org/Schemas/OME/2016-06\"><Image ID=\"Image:0\">{pixels}<TiffData IFD=\"0\" PlaneCount=\"1\"/><TiffData FirstZ=\"1\" IFD=\"0\" PlaneCount=\"1\"><UUID FileName=\"/dev/zero\">urn:uuid:z</UUID></TiffData></Pixels></Image></OME>"),
         format!("<OME xmlns=\"http://www.openmicroscopy.org/Schemas/OME/2016-06\"><Image ID=\"Image:0\">{pixels}<TiffData IFD=\"0\" PlaneCount=\"1\"/><TiffData FirstZ=\"1\" IFD=\"0\" PlaneCount=\"1\"><UUID FileName=\"../ref.ome.tif\">urn:uuid:z</UUID></TiffData></Pixels></Image></OME>"),
     ];

@@ -15,6 +15,7 @@ use leukotrack::synth::{Simulation, SynthConfig};
 
 /// Runs the command to completion; returns its peak resident memory (kB) and whether it
 /// succeeded.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which clippy does not see
 fn peak_rss_kb(cmd: &mut Command) -> (u64, bool) {
     let child = cmd.spawn().unwrap();
     let mut status = 0;
