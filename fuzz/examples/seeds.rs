@@ -119,6 +119,33 @@ fn main() {
     put("csv_detections", "seed2", b"x_um,frame,y_um,label\n1e-3,0,NaN,a\n\"2\",1,-0,\"b,c\"\n");
     put("csv_tracks", "seed0", b"track_id,frame,t_s,x_um,y_um,z_um,detection\n1,0,0,1,2,3,0\n1,1,30,2,2,3,1\n2,0,0,9,9,9,2\n2,2,60,9,8,9,3\n");
     put("csv_tracks", "seed1", b"track_id,t_s,x_um,y_um\nA,0,1,1\nA,15,2,1\nB,0,3,3\nB,15,4,4\n");
+    // TrackMate XML written by the crate's own exporter; an Imaris Position export.
+    let tracks_csv = b"track_id,frame,t_s,x_um,y_um,z_um\n1,0,0,1,2,3\n1,1,30,2,2,3\n1,3,90,3,2.5,6\n2,0,0,9,9,9\n2,1,30,9,8,9\n";
+    let tracks =
+        leukotrack::Tracks::from_reader(&tracks_csv[..], Path::new("t.csv"), Some(30.0)).unwrap();
+    let image = leukotrack::export::ImageInfo {
+        filename: "rec.tif".into(),
+        folder: String::new(),
+        width: 64,
+        height: 64,
+        nslices: 8,
+        nframes: 4,
+    };
+    let cal =
+        leukotrack::Calibration::new(leukotrack::VoxelSize::new(0.8, 0.8, 3.0).unwrap(), 30.0);
+    let xml = std::env::temp_dir().join(format!("leukotrack-seed-{}.xml", std::process::id()));
+    leukotrack::export::trackmate::write(
+        &xml,
+        &tracks,
+        &leukotrack::Detections::new(true),
+        &cal,
+        &image,
+    )
+    .unwrap();
+    put("trackmate", "seed0.xml", &std::fs::read(&xml).unwrap());
+    std::fs::remove_file(&xml).ok();
+    put("imaris", "seed0.csv", b"Position\n==================== \nPosition X,Position Y,Position Z,Unit,Category,Collection,Time,TrackID,ID,\n1.5,2,3,um,Spot,Position,1,1000000000,0,\n2.5,2,3,um,Spot,Position,2,1000000000,1,\n9,9,9,um,Spot,Position,1,1000000001,2,\n9,8,9,um,Spot,Position,2,1000000001,3,\n4,4,4,um,Spot,Position,1,,4,\n");
+    put("imaris", "seed1.csv", b"Position X;Position Y;Time;TrackID;ID\n1;2;1;7;0\n2;2;2;7;1\n");
     put("config_toml", "default.toml", leukotrack::pipeline::Config::default_toml().as_bytes());
     put("config_toml", "small.toml", b"channel = 1\n[read]\n[segment]\ncell_diameter_um = 8.0\n[segment.detector]\nkind = \"blob\"\nfilter = \"dog\"\n[drift]\nmethod = \"none\"\n[link]\ngap_frames = 2\n[link.gate]\nkind = \"max_speed\"\num_per_min = 20.0\n[metrics]\ntwo_d = true\n");
 }
