@@ -44,12 +44,7 @@ pub(crate) fn close_gaps(
         }
         // Frame 0 starts no gap (nothing ends before it).
         if !s.is_empty() && *f > 0 {
-            // Cells sized for the widest gap reaching this frame.
-            let df = config.gap_frames.min(*f);
-            let hint = config
-                .gap_max_distance_um
-                .unwrap_or_else(|| config.gate.radius_um(time(*f) - time(f - df)));
-            start_index.insert(*f, FrameIndex::with_radius(s, pos, hint)?);
+            start_index.insert(*f, FrameIndex::new(s, pos)?);
         }
     }
     let ends: Vec<(u32, usize)> = frames
@@ -89,6 +84,8 @@ pub(crate) fn close_gaps(
     if edges.is_empty() {
         return Ok(());
     }
+    // The tree visits candidates in no particular order: fix one, so ties resolve the same way.
+    edges.sort_unstable_by_key(|e| (e.0, e.1));
     let mut costs: Vec<f64> = edges.iter().map(|e| e.2).collect();
     let alt = trackmate_percentile(&mut costs, config.gap_cutoff_percentile)
         .map(|c| c * config.alternative_cost_factor);

@@ -253,7 +253,7 @@ pub fn link_with_drift(
         let (f, ref src_rows) = frames[k];
         let (g, ref dst_rows) = frames[k + 1];
         let r = config.gate.radius_um(time(g) - time(f));
-        let tree = FrameIndex::with_radius(dst_rows.clone(), &pos, r)?;
+        let tree = FrameIndex::new(dst_rows.clone(), &pos)?;
         let mut hits: Vec<(u32, f64)> = Vec::new();
         for (s, &row) in src_rows.iter().enumerate() {
             hits.clear();
