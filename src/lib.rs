@@ -116,6 +116,7 @@
 //!   `default-features = false` the crate is a pure library.
 #![warn(missing_docs)]
 
+mod buf;
 pub mod calib;
 pub mod error;
 pub mod eval;

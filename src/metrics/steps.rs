@@ -4,7 +4,8 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::{dot, sub, write_table, Points, TrackSet};
+use super::{acos, dot, sub, write_table, Points, TrackSet};
+use crate::buf::zeroed;
 use crate::error::Result;
 use crate::table::TrackIds;
 
@@ -59,11 +60,8 @@ pub(crate) fn for_each_step(t: &[f64], p: Points<'_>, mut f: impl FnMut(usize, S
         let d = sub(b, a);
         let len = dot(d, d).sqrt();
         let unit = [d[0] / len, d[1] / len, d[2] / len];
-        let turn_deg = if j > 0 {
-            dot(prev_unit, unit).clamp(-1.0, 1.0).acos().to_degrees()
-        } else {
-            f64::NAN
-        };
+        let turn_deg =
+            if j > 0 { acos(dot(prev_unit, unit).clamp(-1.0, 1.0)).to_degrees() } else { f64::NAN };
         f(j, Step { d, len, speed: len / (t[j + 1] - t[j]) * 60.0, turn_deg });
         (prev_unit, a) = (unit, b);
     }
@@ -78,6 +76,8 @@ fn cut<'s, T>(s: &mut &'s mut [T], len: usize) -> &'s mut [T] {
 
 /// One track's part of every step column.
 struct TrackSteps<'s> {
+    /// The track's integer id column, when ids are integers.
+    id: Option<(u64, &'s mut [u64])>,
     frame: &'s mut [u32],
     t_s: &'s mut [f64],
     dx: &'s mut [f64],
@@ -95,13 +95,8 @@ impl TrackSet<'_> {
         let counts: Vec<usize> = (0..self.n_tracks()).map(|k| self.range(k).len() - 1).collect();
         let mut out = StepMetrics {
             track_id: match &self.ids {
-                TrackIds::Int(v) => {
-                    let mut ids = Vec::with_capacity(n);
-                    for (&c, &id) in counts.iter().zip(v) {
-                        ids.extend(std::iter::repeat_n(id, c));
-                    }
-                    TrackIds::Int(ids)
-                }
+                // Filled with the other columns, in parallel.
+                TrackIds::Int(_) => TrackIds::Int(zeroed(n)),
                 TrackIds::Label(v) => {
                     let mut ids = Vec::with_capacity(n);
                     for (&c, id) in counts.iter().zip(v) {
@@ -110,24 +105,29 @@ impl TrackSet<'_> {
                     TrackIds::Label(ids)
                 }
             },
-            frame: vec![0; n],
-            t_s: vec![0.0; n],
-            dx_um: vec![0.0; n],
-            dy_um: vec![0.0; n],
-            dz_um: vec![0.0; n],
-            step_um: vec![0.0; n],
-            speed_um_per_min: vec![0.0; n],
-            turning_angle_deg: vec![0.0; n],
+            frame: zeroed(n),
+            t_s: zeroed(n),
+            dx_um: zeroed(n),
+            dy_um: zeroed(n),
+            dz_um: zeroed(n),
+            step_um: zeroed(n),
+            speed_um_per_min: zeroed(n),
+            turning_angle_deg: zeroed(n),
         };
         let mut parts = Vec::with_capacity(counts.len());
         {
             let (mut frame, mut t_s) = (&mut out.frame[..], &mut out.t_s[..]);
+            let (ids_in, mut ids) = match (&self.ids, &mut out.track_id) {
+                (TrackIds::Int(v), TrackIds::Int(o)) => (&v[..], &mut o[..]),
+                _ => (&[][..], &mut [][..]),
+            };
             let (mut dx, mut dy, mut dz) =
                 (&mut out.dx_um[..], &mut out.dy_um[..], &mut out.dz_um[..]);
             let (mut len, mut speed) = (&mut out.step_um[..], &mut out.speed_um_per_min[..]);
             let mut turn = &mut out.turning_angle_deg[..];
-            for &c in &counts {
+            for (k, &c) in counts.iter().enumerate() {
                 parts.push(TrackSteps {
+                    id: ids_in.get(k).map(|&id| (id, cut(&mut ids, c))),
                     frame: cut(&mut frame, c),
                     t_s: cut(&mut t_s, c),
                     dx: cut(&mut dx, c),
@@ -143,9 +143,13 @@ impl TrackSet<'_> {
         parts.into_par_iter().enumerate().for_each(|(k, o)| {
             let r = self.range(k);
             let (t, p) = (&self.t_s[r.clone()], self.points(r.clone()));
+            if let Some((id, out)) = o.id {
+                out.fill(id);
+            }
+            // A step's frame and time are its start's.
+            o.frame.copy_from_slice(&self.frame[r.start..r.end - 1]);
+            o.t_s.copy_from_slice(&t[..t.len() - 1]);
             for_each_step(t, p, |j, s| {
-                o.frame[j] = self.frame[r.start + j];
-                o.t_s[j] = t[j];
                 (o.dx[j], o.dy[j]) = (s.d[0], s.d[1]);
                 o.dz[j] = if three_d { s.d[2] } else { f64::NAN };
                 o.len[j] = s.len;
