@@ -4,8 +4,8 @@
 //! TrackMate's sparse LAP tracker (see `../shared/reference/lap-tracking.md`):
 //!
 //! 1. **Frame to frame.** For each pair of consecutive frames, candidate pairs come from a
-//!    uniform grid of the next frame's detections ([`candidates`]) within the gate — a maximum speed
-//!    (µm/min, times the frame interval) or a distance (µm) bounding the *observed*
+//!    k-d tree (kiddo) of the next frame's detections ([`candidates`]) within the gate — a
+//!    maximum speed (µm/min, times the frame interval) or a distance (µm) bounding the *observed*
 //!    displacement (strictly, as TrackMate). A candidate's cost is the squared distance from
 //!    the source's predicted position ([`predict`], constant velocity, when prediction is on) to
 //!    the target, times an optional feature penalty. Every source may instead end and every
