@@ -13,20 +13,9 @@
 # project's dependencies. The Python bindings are used when `import leukotrack` works in
 # that venv: WITH_BINDINGS=1 installs them there first (maturin, from python/Cargo.toml).
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-venv="${PEERS_VENV:-$here/.venv}"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --upgrade pip
-fi
-"$venv/bin/python" -c 'import numpy, scipy, skimage, tifffile, trackpy, pandas, laptrack' 2>/dev/null ||
-  "$venv/bin/pip" install --quiet numpy scipy scikit-image tifffile trackpy pandas laptrack
+source "$(dirname "$0")/env.sh"
 if [ -n "${WITH_BINDINGS:-}" ] && [ -f "$root/python/Cargo.toml" ]; then
   "$venv/bin/pip" install --quiet maturin
   (cd "$root" && VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" maturin develop --release --quiet)
 fi
-(cd "$root" && cargo build --release --quiet --bin leukotrack)
-# OpenBLAS variables slow a current numpy; unset them for this comparison only.
-exec env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$venv/bin/python" "$here/peers.py" \
-  --leukotrack "$root/target/release/leukotrack" --command "benches/peers/run_all.sh $*" "$@"
+peers_python "$here/peers.py" --leukotrack "$lt" --command "benches/peers/run_all.sh $*" "$@"

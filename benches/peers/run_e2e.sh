@@ -9,25 +9,16 @@
 #
 # Prints a markdown table; work files go to a temporary folder (about 1.7 GB per 100 frames).
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
 frames=("${@:-25 100}")
 [ $# -eq 0 ] && frames=(25 100)
-venv="$here/.venv"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --upgrade pip
-  "$venv/bin/pip" install --quiet numpy scipy scikit-image tifffile trackpy pandas
-fi
-(cd "$root" && cargo build --release --quiet --bin leukotrack)
+source "$(dirname "$0")/env.sh"
 work="$(mktemp -d /tmp/leukotrack-e2e.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 sims=()
 for n in "${frames[@]}"; do
-  "$root/target/release/leukotrack" synth -o "$work/sim$n" --frames "$n" --size "${SIZE:-512,512,32}" --seed 31 --quiet
+  "$lt" synth -o "$work/sim$n" --frames "$n" --size "${SIZE:-512,512,32}" --seed 31 --quiet
   sims+=(--sim "$work/sim$n")
 done
 extra=()
 [ -n "${SKIP_PEERS:-}" ] && extra+=(--skip-peers)
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$venv/bin/python" "$here/e2e_peers.py" \
-  --leukotrack "$root/target/release/leukotrack" "${sims[@]}" --work "$work" "${extra[@]}"
+peers_python "$here/e2e_peers.py" --leukotrack "$lt" "${sims[@]}" --work "$work" "${extra[@]}"

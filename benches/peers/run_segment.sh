@@ -7,20 +7,10 @@
 #
 # Writes the tables to stdout (markdown) and its work files to a temporary folder.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
+source "$(dirname "$0")/env.sh"
 frames="${1:-6}"
 size="${2:-512,512,32}"
-venv="$here/.venv"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --upgrade pip
-  "$venv/bin/pip" install --quiet numpy scipy scikit-image tifffile trackpy pandas
-fi
-(cd "$root" && cargo build --release --quiet --bin leukotrack)
 work="$(mktemp -d /tmp/leukotrack-peers.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-"$root/target/release/leukotrack" synth -o "$work/sim" --frames "$frames" --size "$size" --seed 21 --quiet
-# OpenBLAS variables slow a current numpy; unset them for this comparison only.
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$venv/bin/python" "$here/segment_peers.py" \
-  --leukotrack "$root/target/release/leukotrack" --sim "$work/sim" --work "$work"
+"$lt" synth -o "$work/sim" --frames "$frames" --size "$size" --seed 21 --quiet
+peers_python "$here/segment_peers.py" --leukotrack "$lt" --sim "$work/sim" --work "$work"
