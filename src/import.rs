@@ -236,7 +236,10 @@ impl RawTrackMate {
                         })
                     };
                     let edge = (get("SPOT_SOURCE_ID")?, get("SPOT_TARGET_ID")?);
-                    raw.tracks.last_mut().expect("inside a track").1.push(edge);
+                    // `in_track` is set only after a <Track> was pushed.
+                    if let Some(track) = raw.tracks.last_mut() {
+                        track.1.push(edge);
+                    }
                 }
                 "FilteredTracks" if in_model => {
                     raw.filtered = Some(HashSet::new());
@@ -247,7 +250,10 @@ impl RawTrackMate {
                     let id = find(&a, "TRACK_ID").and_then(|v| v.parse::<i64>().ok()).ok_or_else(
                         || Error::format(path, "a <TrackID> without an integer TRACK_ID"),
                     )?;
-                    raw.filtered.as_mut().expect("inside FilteredTracks").insert(id);
+                    // `in_filtered` is set only with `filtered`.
+                    if let Some(filtered) = raw.filtered.as_mut() {
+                        filtered.insert(id);
+                    }
                 }
                 "ImageData" => {
                     let a =

@@ -17,6 +17,15 @@ __all__ = ["from_trackpy", "to_trackpy", "to_napari"]
 _TP_POS = ("x", "y", "z")
 
 
+def _require(data: Any, what: str, columns: tuple[str, ...], hint: str = "") -> None:
+    """``data`` must be a DataFrame with ``columns``: else a ValueError naming ``what``."""
+    if not isinstance(data, pd.DataFrame):
+        raise invalid(what, f"expected a pandas DataFrame, got {type(data).__name__}")
+    for c in columns:
+        if c not in data.columns:
+            raise invalid(what, f"no `{c}` column{hint}")
+
+
 def _scale(voxel_size: Any) -> list[float]:
     """µm per unit of trackpy's positions: the voxel size, or 1 for positions in µm."""
     if voxel_size is None:
@@ -41,11 +50,7 @@ def from_trackpy(
     y_um[, z_um]``), located features detections (``frame, x_um, y_um[, z_um]``); other
     columns (``mass``, ``size``, …) are kept. trackpy's ``memory`` is ``gap_frames − 1``.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise invalid("df", f"expected a pandas DataFrame, got {type(df).__name__}")
-    for c in ("frame", "x", "y"):
-        if c not in df.columns:
-            raise invalid("df", f"no `{c}` column (trackpy's frame, x, y[, z][, particle])")
+    _require(df, "df", ("frame", "x", "y"), " (trackpy's frame, x, y[, z][, particle])")
     scale = _scale(voxel_size)
     dt = _util.frame_interval(frame_interval)
     if dt is None:
@@ -78,11 +83,7 @@ def to_trackpy(
     ``voxel_size`` (``{"x", "y", "z"}`` µm, or a :class:`Calibration`) converts the positions
     to pixels, as trackpy's ``locate`` gives them; ``None`` keeps them in µm.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise invalid("data", f"expected a pandas DataFrame, got {type(data).__name__}")
-    for c in ("frame", "x_um", "y_um"):
-        if c not in data.columns:
-            raise invalid("data", f"no `{c}` column")
+    _require(data, "data", ("frame", "x_um", "y_um"))
     scale = _scale(voxel_size)
     out: dict[str, Any] = {"frame": data["frame"].to_numpy()}
     for a, s in zip(_TP_POS, scale):
@@ -104,11 +105,7 @@ def to_napari(tracks: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     integer ids 0, 1, … in order of first appearance; ``track_ids[k]`` the original id of
     napari's track ``k``.
     """
-    if not isinstance(tracks, pd.DataFrame):
-        raise invalid("tracks", f"expected a pandas DataFrame, got {type(tracks).__name__}")
-    for c in ("track_id", "frame", "x_um", "y_um"):
-        if c not in tracks.columns:
-            raise invalid("tracks", f"no `{c}` column")
+    _require(tracks, "tracks", ("track_id", "frame", "x_um", "y_um"))
     codes, uniques = pd.factorize(tracks["track_id"], sort=False)
     if (codes < 0).any():
         raise invalid("tracks", "missing track ids")

@@ -622,10 +622,9 @@ impl Recording {
         let plane = s.y * s.x;
         let mut data = vec![T::default(); s.z * plane];
         let refs = &self.planes[(t * s.c + c) * s.z..(t * s.c + c + 1) * s.z];
-        if let Some((slot, offset)) = self.contiguous_run(refs) {
-            // The whole stack lies uncompressed and in order in one file: one read.
+        if let Some((slot, file, offset)) = self.contiguous_run(refs) {
+            // The whole stack lies uncompressed and in order in one open file: one read.
             let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut data);
-            let file = slot.handle.as_ref().expect("contiguous runs need an open file");
             tiff::read_exact_at(file, bytes, offset).map_err(|e| Error::Page {
                 path: slot.path.clone(),
                 page: refs[0].page as usize,
@@ -650,10 +649,10 @@ impl Recording {
 
     /// The file and offset of a stack whose planes lie uncompressed, in order and end to end
     /// in one open file.
-    fn contiguous_run(&self, refs: &[PlaneRef]) -> Option<(&FileSlot, u64)> {
+    fn contiguous_run(&self, refs: &[PlaneRef]) -> Option<(&FileSlot, &File, u64)> {
         let slot = &self.files[refs[0].file as usize];
         let index = slot.index.as_ref()?;
-        slot.handle.as_ref()?;
+        let file = slot.handle.as_ref()?;
         let pb = self.reference.plane_bytes();
         let start = index.pages.get(refs[0].page as usize)?.contiguous?;
         for (k, r) in refs.iter().enumerate() {
@@ -665,7 +664,7 @@ impl Recording {
                 return None;
             }
         }
-        Some((slot, start))
+        Some((slot, file, start))
     }
 
     fn read_plane<T: PagePixel>(&self, r: PlaneRef, out: &mut [T]) -> Result<()> {

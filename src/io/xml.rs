@@ -47,7 +47,9 @@ fn element(e: &BytesStart) -> Result<Element, String> {
 /// Parses `text` into its root element. Errors are plain reasons (the caller names the file).
 pub(crate) fn parse(text: &str) -> Result<Element, String> {
     let mut reader = quick_xml::Reader::from_str(text);
-    let mut stack: Vec<Element> = vec![Element::default()];
+    // The document (holding the root element), then the open elements.
+    let mut doc = Element::default();
+    let mut stack: Vec<Element> = Vec::new();
     loop {
         let ev = reader
             .read_event()
@@ -56,18 +58,15 @@ pub(crate) fn parse(text: &str) -> Result<Element, String> {
             Event::Start(e) => stack.push(element(&e)?),
             Event::Empty(e) => {
                 let el = element(&e)?;
-                stack.last_mut().expect("root").children.push(el);
+                stack.last_mut().unwrap_or(&mut doc).children.push(el);
             }
             Event::End(_) => {
-                if stack.len() < 2 {
-                    return Err("malformed XML: unbalanced end tag".into());
-                }
-                let el = stack.pop().expect("element");
-                stack.last_mut().expect("root").children.push(el);
+                let el = stack.pop().ok_or("malformed XML: unbalanced end tag")?;
+                stack.last_mut().unwrap_or(&mut doc).children.push(el);
             }
             Event::Text(t) => {
                 let s = t.xml_content(XmlVersion::Implicit1_0);
-                stack.last_mut().expect("root").text.push_str(s.trim());
+                stack.last_mut().unwrap_or(&mut doc).text.push_str(s.trim());
             }
             Event::GeneralRef(r) => {
                 let s = match r.resolve_char_ref() {
@@ -81,16 +80,16 @@ pub(crate) fn parse(text: &str) -> Result<Element, String> {
                         _ => String::new(),
                     },
                 };
-                stack.last_mut().expect("root").text.push_str(&s);
+                stack.last_mut().unwrap_or(&mut doc).text.push_str(&s);
             }
             Event::Eof => break,
             _ => {}
         }
     }
-    if stack.len() != 1 {
+    if !stack.is_empty() {
         return Err("malformed XML: unclosed elements".into());
     }
-    stack.pop().and_then(|mut doc| doc.children.pop()).ok_or_else(|| "no XML root element".into())
+    doc.children.pop().ok_or_else(|| "no XML root element".into())
 }
 
 #[cfg(test)]
