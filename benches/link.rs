@@ -43,7 +43,7 @@ fn bench(c: &mut Criterion) {
         let (d, cal) = detections(frames, 1000);
         let cfg = LinkConfig::default();
         g.bench_with_input(BenchmarkId::new("detections", d.len()), &d, |b, d| {
-            b.iter(|| link(d, &cal, &cfg).expect("link"))
+            b.iter(|| link(d, &cal, &cfg, None).expect("link"))
         });
     }
     g.finish();

@@ -21,6 +21,17 @@ pub enum Source {
     Default,
 }
 
+impl Source {
+    /// Its name: `file`, `user` or `default` (as `summary.json` and `info --json` write it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::File => "file",
+            Source::User => "user",
+            Source::Default => "default",
+        }
+    }
+}
+
 /// A calibration value with its provenance.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Value {

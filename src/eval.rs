@@ -67,6 +67,32 @@ impl Default for EvalConfig {
     }
 }
 
+/// Overrides of an [`EvalConfig`] (`leukotrack eval`'s flags, `lt.evaluate`'s keywords).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalOverrides {
+    /// Largest distance between a detection and the true position it matches, µm.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "UM"))]
+    pub match_um: Option<f64>,
+    /// Largest frame difference a true link may span (2 = one missing frame).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "N"))]
+    pub gap_frames: Option<u32>,
+}
+
+impl EvalOverrides {
+    /// The evaluation settings: the defaults with the overrides given, checked.
+    pub fn config(&self) -> Result<EvalConfig> {
+        let d = EvalConfig::default();
+        let c = EvalConfig {
+            match_um: self.match_um.unwrap_or(d.match_um),
+            gap_frames: self.gap_frames.unwrap_or(d.gap_frames),
+        };
+        c.validate()?;
+        Ok(c)
+    }
+}
+
 impl EvalConfig {
     /// Checks that `match_um` is a finite positive distance and `gap_frames` ≥ 1.
     pub fn validate(&self) -> Result<()> {

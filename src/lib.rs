@@ -131,7 +131,7 @@ pub mod table;
 pub mod track;
 
 pub use calib::{Calibration, Source, VoxelSize};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use io::{PageOrder, PixelType, ReadOptions, Recording, Shape, Volume, VolumeView};
 pub use metrics::{MetricsConfig, StepMetrics, TrackMetrics};
 pub use table::{Column, Detections, TrackIds, Tracks};

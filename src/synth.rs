@@ -137,6 +137,116 @@ impl Default for SynthConfig {
     }
 }
 
+/// Sizes `X,Y,Z` in voxels on the command line; `{"x", "y", "z"}` in Python.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Size {
+    /// Voxels along x.
+    pub x: usize,
+    /// Voxels along y.
+    pub y: usize,
+    /// Voxels along z.
+    pub z: usize,
+}
+
+impl std::str::FromStr for Size {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+        let v: Vec<usize> = parts.iter().filter_map(|p| p.parse().ok()).collect();
+        if v.len() != 3 || parts.len() != 3 || v.contains(&0) {
+            return Err(format!("`{s}`: give X,Y,Z as three positive integers (voxels)"));
+        }
+        Ok(Size { x: v[0], y: v[1], z: v[2] })
+    }
+}
+
+/// Overrides of a [`SynthConfig`]: the flags of `leukotrack synth` and the keywords of
+/// `lt.synth`, each `None` leaving the configuration's value (flag / keyword > `--config` /
+/// `config=` > default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+#[serde(default, deny_unknown_fields)]
+pub struct SynthOverrides {
+    /// Random seed.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub seed: Option<u64>,
+    /// Number of timepoints.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub frames: Option<usize>,
+    /// Image size X,Y,Z in voxels.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "X,Y,Z"))]
+    pub size: Option<Size>,
+    /// Voxel size X,Y,Z in µm.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "X,Y,Z"))]
+    pub voxel_size: Option<crate::pipeline::overrides::Xyz>,
+    /// Frame interval, s.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "S"))]
+    pub frame_interval: Option<f64>,
+    /// Channels (1 or 2; channel 1 shows debris and second-reporter cells).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub channels: Option<usize>,
+    /// Cells per 100,000 µm³.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub density: Option<f64>,
+    /// Photons per voxel in a cell (lower = lower SNR).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub cell_photons: Option<f64>,
+    /// Pairs of touching cells.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub touching_pairs: Option<usize>,
+}
+
+impl SynthOverrides {
+    /// Applies the overrides given and checks the result.
+    pub fn apply(&self, cfg: &mut SynthConfig) -> Result<()> {
+        if let Some(v) = self.seed {
+            cfg.seed = v;
+        }
+        if let Some(v) = self.frames {
+            cfg.frames = v;
+        }
+        if let Some(Size { x, y, z }) = self.size {
+            cfg.size = [x, y, z];
+        }
+        if let Some(v) = self.voxel_size {
+            if !v.has_z {
+                return Err(Error::param("voxel_um", "give x, y and z (µm)"));
+            }
+            cfg.voxel_um = v.xyz;
+        }
+        if let Some(v) = self.frame_interval {
+            cfg.frame_interval_s = v;
+        }
+        if let Some(v) = self.channels {
+            cfg.channels = v;
+        }
+        if let Some(v) = self.density {
+            cfg.density_per_1e5_um3 = v;
+        }
+        if let Some(v) = self.cell_photons {
+            cfg.cell_photons = v;
+        }
+        if let Some(v) = self.touching_pairs {
+            cfg.touching_pairs = v;
+        }
+        cfg.validate()
+    }
+}
+
+/// The configuration key of each [`SynthOverrides`] keyword: `(keyword, key)`.
+pub const OVERRIDE_KEYS: &[(&str, &str)] = &[
+    ("seed", "seed"),
+    ("frames", "frames"),
+    ("size", "size"),
+    ("voxel_size", "voxel_um"),
+    ("frame_interval", "frame_interval_s"),
+    ("channels", "channels"),
+    ("density", "density_per_1e5_um3"),
+    ("cell_photons", "cell_photons"),
+    ("touching_pairs", "touching_pairs"),
+];
+
 impl SynthConfig {
     /// Checks every parameter, naming the first one out of range.
     pub fn validate(&self) -> Result<()> {

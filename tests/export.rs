@@ -13,7 +13,7 @@ use leukotrack::eval::{score_tracks, EvalConfig};
 use leukotrack::export::ctc::{self, CtcTrack};
 use leukotrack::export::{trackmate, ImageInfo};
 use leukotrack::import::{read_imaris, read_trackmate, read_trackmate_with, TrackMateOptions};
-use leukotrack::segment::{segment_recording, segment_recording_with, SegmentConfig};
+use leukotrack::segment::{self, segment_recording, SegmentConfig};
 use leukotrack::synth::{Simulation, SynthConfig};
 use leukotrack::track::{link, LinkConfig};
 use leukotrack::{
@@ -445,7 +445,7 @@ fn linked_simulation() -> (Tracks, Detections, Calibration) {
     det.set_column("quality", Column::Float((0..n).map(|i| 1.0 + (i % 7) as f64).collect()))
         .unwrap();
     let cal = sc.calibration();
-    let tracks = link(&det, &cal, &LinkConfig::default()).unwrap();
+    let tracks = link(&det, &cal, &LinkConfig::default(), None).unwrap();
     (tracks, det, cal)
 }
 
@@ -822,9 +822,9 @@ fn ctc_masks_and_lineage_match_the_tracks() {
     assert_eq!(info.folder, format!("{}/", folder.display()));
     assert_eq!((info.width, info.height, info.nslices, info.nframes), (96, 96, 10, 6));
     let seg_cfg = SegmentConfig::default();
-    let det = segment_recording(&rec, 0, &seg_cfg, &|_| {}).unwrap();
+    let det = segment_recording(&rec, 0, &seg_cfg, &|_| true).unwrap();
     let cal = rec.calibration().clone();
-    let linked = link(&det, &cal, &LinkConfig::default()).unwrap();
+    let linked = link(&det, &cal, &LinkConfig::default(), None).unwrap();
     // Curate: take a middle point out of the longest track, leaving a gap-closing link.
     let groups = linked.rows_by_track();
     let longest = groups.iter().max_by_key(|g| g.len()).unwrap();
@@ -836,7 +836,7 @@ fn ctc_masks_and_lineage_match_the_tracks() {
 
     let out = dir.path().join("01_RES");
     let done = std::sync::Mutex::new(Vec::new());
-    ctc::write(&out, &tracks, &det, &rec, 0, &seg_cfg, &|t| done.lock().unwrap().push(t)).unwrap();
+    ctc_write(&out, &tracks, &det, &rec, &seg_cfg, &|t| done.lock().unwrap().push(t)).unwrap();
     assert_eq!(done.into_inner().unwrap(), (0..6).collect::<Vec<_>>());
 
     // res_track.txt: the segments of each track; the gap as a parent link.
@@ -896,37 +896,43 @@ fn ctc_masks_and_lineage_match_the_tracks() {
     let voxel = cal.voxel_size_um().unwrap();
     let mut masks = Vec::new();
     let mut tracked_voxels = 0usize;
-    segment_recording_with(&rec, 0, &seg_cfg, &mut |t, seg| {
-        let m = Recording::open(out.join(format!("mask{t:03}.tif")))?;
-        let s = m.shape();
-        assert_eq!((s.t, s.c, s.z, s.y, s.x), (1, 1, 10, 96, 96));
-        assert_eq!(m.stored_dtype(), "uint16");
-        assert_eq!(m.calibration().voxel_size_um()?, voxel);
-        let Volume::U16(mask) = m.volume(0, 0)? else { panic!("not uint16") };
-        // Object label k of this frame -> CTC label.
-        let mut want_of_object: HashMap<u32, u16> = HashMap::new();
-        for i in 0..det.len() {
-            if det.frame[i] as usize == t {
-                want_of_object
-                    .insert(det_label[i] as u32, ctc_of_det.get(&(i as u64)).copied().unwrap_or(0));
+    for frame in segment::frames(&rec, 0, &seg_cfg).unwrap() {
+        let frame = frame.unwrap();
+        let (t, seg) = (frame.t, &frame.segmentation);
+        (|| -> leukotrack::Result<()> {
+            let m = Recording::open(out.join(format!("mask{t:03}.tif")))?;
+            let s = m.shape();
+            assert_eq!((s.t, s.c, s.z, s.y, s.x), (1, 1, 10, 96, 96));
+            assert_eq!(m.stored_dtype(), "uint16");
+            assert_eq!(m.calibration().voxel_size_um()?, voxel);
+            let Volume::U16(mask) = m.volume(0, 0)? else { panic!("not uint16") };
+            // Object label k of this frame -> CTC label.
+            let mut want_of_object: HashMap<u32, u16> = HashMap::new();
+            for i in 0..det.len() {
+                if det.frame[i] as usize == t {
+                    want_of_object.insert(
+                        det_label[i] as u32,
+                        ctc_of_det.get(&(i as u64)).copied().unwrap_or(0),
+                    );
+                }
             }
-        }
-        for (v, &got) in seg.labels().iter().zip(mask.iter()) {
-            let want = if *v == 0 { 0 } else { want_of_object[v] };
-            assert_eq!(got, want, "frame {t}");
-            tracked_voxels += (got > 0) as usize;
-        }
-        let present: BTreeSet<u16> = mask.iter().copied().filter(|&v| v > 0).collect();
-        let alive: BTreeSet<u16> = res
-            .iter()
-            .filter(|s| s.begin as usize <= t && t <= s.end as usize)
-            .map(|s| s.label)
-            .collect();
-        assert_eq!(present, alive, "frame {t}");
-        masks.push(mask);
-        Ok(())
-    })
-    .unwrap();
+            for (v, &got) in seg.labels().iter().zip(mask.iter()) {
+                let want = if *v == 0 { 0 } else { want_of_object[v] };
+                assert_eq!(got, want, "frame {t}");
+                tracked_voxels += (got > 0) as usize;
+            }
+            let present: BTreeSet<u16> = mask.iter().copied().filter(|&v| v > 0).collect();
+            let alive: BTreeSet<u16> = res
+                .iter()
+                .filter(|s| s.begin as usize <= t && t <= s.end as usize)
+                .map(|s| s.label)
+                .collect();
+            assert_eq!(present, alive, "frame {t}");
+            masks.push(mask);
+            Ok(())
+        })()
+        .unwrap();
+    }
     assert!(tracked_voxels > 1000);
 
     // Tracks rebuilt from the CTC files (mask centroids, lineages through parent links) score
@@ -992,18 +998,37 @@ fn ctc_refuses_detections_from_elsewhere() {
     sim.write(dir.path()).unwrap();
     let rec = Recording::open(dir.path().join("recording.tif")).unwrap();
     let seg_cfg = SegmentConfig::default();
-    let mut det = segment_recording(&rec, 0, &seg_cfg, &|_| {}).unwrap();
+    let mut det = segment_recording(&rec, 0, &seg_cfg, &|_| true).unwrap();
     assert!(det.len() >= 2);
-    let tracks = link(&det, rec.calibration(), &LinkConfig::default()).unwrap();
+    let tracks = link(&det, rec.calibration(), &LinkConfig::default(), None).unwrap();
     let out = dir.path().join("res");
     // Without the detection column.
     let mut no_det = tracks.clone();
     no_det.detection = None;
-    let e = ctc::write(&out, &no_det, &det, &rec, 0, &seg_cfg, &|_| {}).unwrap_err();
+    let e = ctc_write(&out, &no_det, &det, &rec, &seg_cfg, &|_| {}).unwrap_err();
     assert!(e.to_string().contains("detection"), "{e}");
     // Detections moved: not this segmentation's.
     det.x_um[0] += 1.0;
-    let e = ctc::write(&out, &tracks, &det, &rec, 0, &seg_cfg, &|_| {}).unwrap_err();
+    let e = ctc_write(&out, &tracks, &det, &rec, &seg_cfg, &|_| {}).unwrap_err();
     assert!(matches!(e, Error::Frame { frame: 0, .. }), "{e}");
     assert!(!out.join("res_track.txt").exists());
+}
+
+/// The CTC files of `tracks` as `Analysis::save` writes them: a second segmentation pass
+/// over the recording feeding `ctc::Writer`; `progress(t)` after each mask.
+fn ctc_write(
+    out: &std::path::Path,
+    tracks: &leukotrack::Tracks,
+    det: &leukotrack::Detections,
+    rec: &Recording,
+    seg_cfg: &SegmentConfig,
+    progress: &dyn Fn(usize),
+) -> leukotrack::Result<()> {
+    let mut w = ctc::Writer::new(out, tracks, det, rec)?;
+    for frame in segment::frames(rec, 0, seg_cfg)? {
+        let frame = frame?;
+        w.write_frame(frame.t, &frame.segmentation)?;
+        progress(frame.t);
+    }
+    w.finish()
 }

@@ -602,7 +602,13 @@ fn assert_refused(path: &Path, what: &str, reason: &str) {
     let e = Recording::open(path).unwrap_err();
     assert!(t0.elapsed().as_millis() < 500, "{what}: slow refusal");
     assert!(
-        matches!(e, Error::Format { .. } | Error::Page { .. } | Error::Metadata { .. }),
+        matches!(
+            e,
+            Error::Format { .. }
+                | Error::Unsupported { .. }
+                | Error::Page { .. }
+                | Error::Metadata { .. }
+        ),
         "{what}: {e:?}"
     );
     let msg = e.to_string();

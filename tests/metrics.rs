@@ -349,7 +349,8 @@ fn directionality_against_a_direction_and_a_point() {
         ..Default::default()
     };
     let e = metrics::track_metrics(&build(&[(1, pts.clone())], 30.0, false), &cfg).unwrap_err();
-    assert!(e.to_string().contains("reference_direction"), "{e}");
+    // The configuration's key path (issue 14; it was `reference_direction`).
+    assert!(e.to_string().contains("metrics.reference.vector"), "{e}");
     // Without a reference the columns are absent.
     let plain = one(pts, 30.0, false, &MetricsConfig::default()).track_metrics;
     assert!(plain.forward_migration_index.is_none());

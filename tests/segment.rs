@@ -121,7 +121,7 @@ fn trackmate_log_spots_on_faketracks() {
     };
     let rec = Recording::open_with(dir.join("FakeTracks.tif"), &opts).unwrap();
     assert_eq!(rec.shape().z, 1);
-    let det = segment_recording(&rec, 0, &trackmate_config(), &|_| ()).unwrap();
+    let det = segment_recording(&rec, 0, &trackmate_config(), &|_| true).unwrap();
     assert!(!det.is_3d());
     // TrackMate's spots: ",id,frame,position_x,position_y" (pixels).
     let text =
@@ -199,25 +199,26 @@ fn non_finite_float_data_is_an_error_naming_the_frame() {
 
 #[test]
 fn bad_parameters_are_named() {
+    // Names are the configuration's key paths (issue 14; they were the bare field names).
     let v = Volume::U16(Array3::zeros((4, 8, 8)));
     let c = cal(1.0, 1.0, 2.0);
     let name = |cfg: SegmentConfig| match segment(&v, &c, &cfg).unwrap_err() {
         Error::InvalidParameter { name, .. } => name,
         e => panic!("{e}"),
     };
-    assert_eq!(name(SegmentConfig::for_diameter(0.0)), "cell_diameter_um");
-    assert_eq!(name(SegmentConfig::for_diameter(-3.0)), "cell_diameter_um");
+    assert_eq!(name(SegmentConfig::for_diameter(0.0)), "segment.cell_diameter_um");
+    assert_eq!(name(SegmentConfig::for_diameter(-3.0)), "segment.cell_diameter_um");
     assert_eq!(
         name(SegmentConfig {
             min_volume_um3: Some(500.0),
             max_volume_um3: Some(100.0),
             ..Default::default()
         }),
-        "min_volume_um3"
+        "segment.min_volume_um3"
     );
     assert_eq!(
         name(SegmentConfig { denoise_sigma_um: Some([1.0, -1.0, 1.0]), ..Default::default() }),
-        "denoise_sigma_um"
+        "segment.denoise_sigma_um"
     );
     assert_eq!(
         name(SegmentConfig {
@@ -227,9 +228,9 @@ fn bad_parameters_are_named() {
             }),
             ..Default::default()
         }),
-        "radius_um"
+        "segment.detector.radius_um"
     );
-    assert_eq!(name(SegmentConfig { bin_xy: Some(0), ..Default::default() }), "bin_xy");
+    assert_eq!(name(SegmentConfig { bin_xy: Some(0), ..Default::default() }), "segment.bin_xy");
     // An uncalibrated recording: the voxel size is named.
     let err = segment(&v, &Calibration::default(), &SegmentConfig::default()).unwrap_err();
     assert!(matches!(err, Error::InvalidParameter { ref name, .. } if name == "voxel-size"));

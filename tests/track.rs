@@ -65,7 +65,7 @@ fn trackmate_config(gap_frames: u32) -> LinkConfig {
 #[test]
 fn reproduces_trackmate_without_gap_closing() {
     let (d, ids) = trackmate_spots("without_gap_closing");
-    let t = link(&d, &calib(1.0), &trackmate_config(0)).unwrap();
+    let t = link(&d, &calib(1.0), &trackmate_config(0), None).unwrap();
     let want = trackmate_edges("without_gap_closing");
     assert_eq!(want.len(), 127);
     assert_eq!(edges_of(&t, &ids), want);
@@ -74,7 +74,7 @@ fn reproduces_trackmate_without_gap_closing() {
 #[test]
 fn reproduces_trackmate_with_gap_closing() {
     let (d, ids) = trackmate_spots("with_gap_closing");
-    let t = link(&d, &calib(1.0), &trackmate_config(2)).unwrap();
+    let t = link(&d, &calib(1.0), &trackmate_config(2), None).unwrap();
     let want = trackmate_edges("with_gap_closing");
     assert_eq!(want.len(), 128);
     assert_eq!(edges_of(&t, &ids), want);
@@ -100,7 +100,7 @@ fn perfect_detections_default_scene() {
     let cfg = SynthConfig { frames: 30, size: [320, 320, 24], seed: 11, ..Default::default() };
     let (truth, cal) = scene(&cfg);
     let d = detections_from(&truth, |_| true);
-    let t = link(&d, &cal, &LinkConfig::default()).unwrap();
+    let t = link(&d, &cal, &LinkConfig::default(), None).unwrap();
     t.validate().unwrap();
     let s = score_tracks(&truth, &t, &EvalConfig::default()).unwrap();
     assert!(s.true_links > 1500, "{s:?}");
@@ -114,11 +114,12 @@ fn dropped_detections_are_gap_closed() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
     let keep: Vec<bool> = (0..truth.len()).map(|_| rng.random::<f64>() >= 0.05).collect();
     let d = detections_from(&truth, |i| keep[i]);
-    let t = link(&d, &cal, &LinkConfig::default()).unwrap();
+    let t = link(&d, &cal, &LinkConfig::default(), None).unwrap();
     let s = score_tracks(&truth, &t, &EvalConfig::default()).unwrap();
     assert!(s.link_recall >= 0.98 && s.link_precision >= 0.98, "{s:?}");
     // Without gap closing the links across the dropped frames are lost.
-    let no_gaps = link(&d, &cal, &LinkConfig { gap_frames: 0, ..Default::default() }).unwrap();
+    let no_gaps =
+        link(&d, &cal, &LinkConfig { gap_frames: 0, ..Default::default() }, None).unwrap();
     let s0 = score_tracks(&truth, &no_gaps, &EvalConfig::default()).unwrap();
     assert!(s0.link_recall < s.link_recall - 0.02, "{s0:?} vs {s:?}");
 }
@@ -140,7 +141,8 @@ fn hard_scene_prediction_beats_greedy() {
     let (truth, cal) = scene(&cfg);
     let d = detections_from(&truth, |_| true);
     let ev = EvalConfig::default();
-    let score = |c: LinkConfig| score_tracks(&truth, &link(&d, &cal, &c).unwrap(), &ev).unwrap();
+    let score =
+        |c: LinkConfig| score_tracks(&truth, &link(&d, &cal, &c, None).unwrap(), &ev).unwrap();
     let greedy =
         score(LinkConfig { method: LinkMethod::Greedy, predict: false, ..Default::default() });
     let lap = score(LinkConfig { predict: false, ..Default::default() });
@@ -167,7 +169,7 @@ fn drift_correction_links_corrected_positions_and_keeps_raw() {
     let truth = sim.truth().clone();
     let d = detections_from(&truth, |_| true);
     let cal = cfg.calibration();
-    let t = link(&d, &cal, &LinkConfig::default()).unwrap();
+    let t = link(&d, &cal, &LinkConfig::default(), None).unwrap();
     for method in [DriftMethod::Median, DriftMethod::Objects { arrest_speed_um_per_min: 2.0 }] {
         let drift = estimate_from_tracks(&t, method).unwrap();
         let true_drift = sim.drift();
@@ -184,8 +186,7 @@ fn drift_correction_links_corrected_positions_and_keeps_raw() {
             assert!(err < 1.5, "{err}");
         }
         let corrected =
-            leukotrack::track::link_with_drift(&d, &cal, &LinkConfig::default(), Some(&drift))
-                .unwrap();
+            leukotrack::track::link(&d, &cal, &LinkConfig::default(), Some(&drift)).unwrap();
         assert_eq!(corrected.x_um.len(), d.len());
         let xc = corrected.column("x_um_corrected").unwrap().as_f64().unwrap();
         let det = corrected.detection.as_ref().unwrap();
@@ -203,12 +204,12 @@ fn edge_cases() {
     let cal = calib(30.0);
     let cfg = LinkConfig::default();
     // Empty.
-    let t = link(&Detections::new(true), &cal, &cfg).unwrap();
+    let t = link(&Detections::new(true), &cal, &cfg, None).unwrap();
     assert!(t.is_empty());
     // One detection.
     let mut d = Detections::new(true);
     d.push(4, 1.0, 2.0, Some(3.0));
-    let t = link(&d, &cal, &cfg).unwrap();
+    let t = link(&d, &cal, &cfg, None).unwrap();
     assert_eq!((t.len(), t.frame[0], t.t_s[0]), (1, 4, 120.0));
     // Many detections at one position, frames missing entirely.
     let mut d = Detections::new(true);
@@ -217,32 +218,35 @@ fn edge_cases() {
             d.push(f, 5.0, 5.0, Some(5.0));
         }
     }
-    let t = link(&d, &cal, &cfg).unwrap();
+    let t = link(&d, &cal, &cfg, None).unwrap();
     t.validate().unwrap();
     assert_eq!(t.len(), 400);
     // NaN is an error.
     let mut d = Detections::new(false);
     d.push(0, f64::NAN, 1.0, None);
-    assert!(link(&d, &cal, &cfg).is_err());
+    assert!(link(&d, &cal, &cfg, None).is_err());
     // No frame interval: a clear error naming the parameter.
     let e = link(
         &Detections { ..detections_from(&Tracks::default(), |_| true) },
         &Calibration::default(),
         &cfg,
+        None,
     );
     assert!(e.is_ok(), "empty input needs no calibration");
     let mut d = Detections::new(false);
     d.push(0, 1.0, 1.0, None);
-    let e = link(&d, &Calibration::default(), &cfg).unwrap_err();
+    let e = link(&d, &Calibration::default(), &cfg, None).unwrap_err();
     assert!(e.to_string().contains("frame-interval"), "{e}");
     // Bad config.
     let e = link(
         &d,
         &cal,
         &LinkConfig { gate: Gate::MaxSpeed { um_per_min: -1.0 }, ..Default::default() },
+        None,
     )
     .unwrap_err();
-    assert!(e.to_string().contains("max-speed"), "{e}");
+    // The configuration's key path (issue 14; it was the flag `max-speed`).
+    assert!(e.to_string().contains("link.gate.um_per_min"), "{e}");
 }
 
 mod props {
@@ -271,7 +275,7 @@ mod props {
                 method: if greedy { LinkMethod::Greedy } else { LinkMethod::Lap },
                 ..Default::default()
             };
-            let t = link(&d, &calib(30.0), &cfg).unwrap();
+            let t = link(&d, &calib(30.0), &cfg, None).unwrap();
             // Every detection exactly once; frames strictly increase within a track.
             prop_assert_eq!(t.len(), d.len());
             let det: BTreeSet<u64> = t.detection.as_ref().unwrap().iter().copied().collect();

@@ -24,6 +24,7 @@ from ._pipeline import (
     default_config,
     default_config_toml,
     load_config,
+    settings,
     track,
 )
 from ._recording import Calibration, Recording, Shape, read
@@ -40,13 +41,24 @@ from ._stages import (
     synth,
     synth_truth,
 )
-from .errors import InvalidInputError, LeukotrackError, RecordingError
+from .errors import (
+    BatchError,
+    InternalError,
+    InvalidInputError,
+    LeukotrackError,
+    RecordingError,
+    UnsupportedError,
+)
 from .interop import from_trackpy, to_napari, to_trackpy
 
 __version__: str = _core.__version__
 
 __all__ = [
     "Analysis",
+    "BatchError",
+    "InternalError",
+    "UnsupportedError",
+    "settings",
     "Calibration",
     "InvalidInputError",
     "LeukotrackError",

@@ -2,7 +2,8 @@
 
 Private: the public API is the ``leukotrack`` package around it. Tables go out as lists of
 ``(name, column)`` pairs (a 1-D numpy array, or a list of ``str`` for text) and come in as
-dicts of such columns; settings come in as JSON of the core's ``…Config`` structs. Units: µm,
+dicts of such columns; settings come in as JSON: a stage's table of the configuration
+(``config``) and the keywords given (``overrides``), applied over it by the core. Units: µm,
 s, µm/min. Long calls release the GIL; ``progress(stage, done, total)`` returning ``False``
 (or Ctrl-C) stops them with ``KeyboardInterrupt``.
 """
@@ -91,49 +92,51 @@ class Analysis:
         """Writes the command line's files into ``out_dir``."""
 
 def segment_volumes(
-    channels: Sequence[npt.NDArray[Any]], channel: int, frame: int, voxel_size: Sequence[float], config: str
+    channels: Sequence[npt.NDArray[Any]], frame: int, voxel_size: Sequence[float], config: str, overrides: str
 ) -> Table:
     """Segments one timepoint given as (z, y, x) arrays, one per channel (read without a copy)."""
 
-def segment_recording(recording: Recording, channel: int, config: str, progress: ProgressFn = None) -> Table:
+def segment_recording(recording: Recording, config: str, overrides: str, progress: ProgressFn = None) -> Table:
     """Segments every timepoint of a recording, streamed."""
 
 def link(
     detections: NativeColumns,
     frame_interval: float,
     config: str,
-    drift_method: str | None = None,
+    overrides: str,
     drift_table: NativeColumns | None = None,
 ) -> Table:
     """Links detections into tracks."""
 
-def track_metrics(tracks: NativeColumns, config: str) -> Table:
+def track_metrics(tracks: NativeColumns, overrides: str, frame_interval: float | None) -> Table:
     """Per-track measures."""
 
-def steps(tracks: NativeColumns, config: str) -> Table:
+def steps(tracks: NativeColumns, overrides: str, frame_interval: float | None) -> Table:
     """Per-step measures."""
 
-def msd(tracks: NativeColumns, config: str) -> Table:
+def msd(tracks: NativeColumns, overrides: str, frame_interval: float | None) -> Table:
     """MSD against lag."""
 
-def autocorrelation(tracks: NativeColumns, config: str) -> Table:
+def autocorrelation(tracks: NativeColumns, overrides: str, frame_interval: float | None) -> Table:
     """Velocity autocorrelation against lag."""
 
-def msd_fit(tracks: NativeColumns, config: str) -> dict[str, Any]:
+def msd_fit(tracks: NativeColumns, overrides: str, frame_interval: float | None) -> dict[str, Any]:
     """The linear MSD fit (motility coefficient)."""
 
-def analyze(tracks: NativeColumns, config: str) -> tuple[Table, Table, Table, Table, dict[str, Any]]:
+def analyze(
+    tracks: NativeColumns, overrides: str, frame_interval: float | None
+) -> tuple[Table, Table, Table, Table, dict[str, Any]]:
     """Every metrics table and the population summary."""
 
-def evaluate(
-    truth: NativeColumns, predicted: NativeColumns, as_tracks: bool, match_um: float, gap_frames: int
-) -> dict[str, Any]:
+def evaluate(truth: NativeColumns, predicted: NativeColumns, as_tracks: bool, overrides: str) -> dict[str, Any]:
     """Scores against ground truth."""
 
-def synth_truth(config: str) -> Table:
+def synth_truth(config: str, overrides: str) -> Table:
     """The ground truth of a simulation, without images."""
 
-def synth_write(config: str, out_dir: StrPath, deflate: bool = False, progress: ProgressFn = None) -> Table:
+def synth_write(
+    config: str, overrides: str, out_dir: StrPath, deflate: bool = False, progress: ProgressFn = None
+) -> Table:
     """Simulates a recording into ``out_dir``; returns the ground truth."""
 
 def default_config() -> str:
@@ -153,6 +156,12 @@ def config_to_toml(config: str) -> str:
 
 def check_config(config: str) -> str:
     """The configuration checked, every default filled in."""
+
+def resolve_config(base: str | None, overrides: str) -> str:
+    """The effective configuration: ``base`` (or the defaults) with the keyword overrides."""
+
+def settings() -> str:
+    """The table of every setting, as JSON."""
 
 def run_pipeline(recording: Recording, config: str, progress: ProgressFn = None) -> Analysis:
     """Runs the pipeline on a recording."""

@@ -26,6 +26,7 @@ __all__ = [
     "config_to_toml",
     "config_from_toml",
     "default_config_toml",
+    "settings",
 ]
 
 
@@ -64,137 +65,39 @@ def _check(config: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(_core.check_config(_util.to_json("config", dict(config))))
 
 
-def _base_config(config: Any) -> dict[str, Any]:
+def _base_json(config: Any) -> str | None:
+    """The JSON of ``config=``: ``None`` (the defaults), a dict or the path of a TOML file."""
     if config is None:
-        return default_config()
+        return None
     if isinstance(config, Mapping):
-        return _check(config)
+        return _util.to_json("config", _util.plain("config", dict(config)))
     if isinstance(config, (str, os.PathLike)):
-        return load_config(config)
+        return _core.load_config(_util.path("config", config))
     raise invalid("config", f"expected a dict or the path of a TOML file, got {type(config).__name__}")
 
 
-_DRIFT_FORMS = "'none', 'channel:N' (0-based), 'objects' or 'median'"
-
-
-def _drift(v: Any) -> dict[str, Any]:
-    if not isinstance(v, str):
-        raise invalid("drift", f"expected {_DRIFT_FORMS}; a drift table goes in drift_table")
-    s = v.strip()
-    if s == "none":
-        return {"method": "none"}
-    if s == "objects":
-        return {"method": "objects", "arrest_speed_um_per_min": 2.0}
-    if s == "median":
-        return {"method": "median"}
-    if s.startswith("channel:"):
-        n = s[len("channel:"):].strip()
-        if n.isdigit():
-            return {"method": "channel", "channel": int(n)}
-    raise invalid("drift", f"`{v}`: give {_DRIFT_FORMS}")
-
-
-def _methods(v: Any) -> list[str]:
-    ms = [v] if isinstance(v, str) else v
-    if not isinstance(ms, (list, tuple)) or not all(isinstance(m, str) for m in ms):
-        raise invalid("method", "expected 'threshold', 'blob', 'lap' or 'greedy' (or a list of them)")
-    for m in ms:
-        if m not in ("threshold", "blob", "lap", "greedy"):
-            raise invalid("method", f"`{m}`: expected 'threshold', 'blob', 'lap' or 'greedy'")
-    return list(ms)
-
-
-#: Keyword overrides of :func:`track` and ``leukotrack.dask.track_many``: the command line's
-#: flags, in Python.
-OVERRIDES = (
-    "voxel_size", "frame_interval", "shape", "page_order", "channel", "cell_diameter", "method",
-    "max_speed", "max_distance", "gap_frames", "gap_max_distance", "predict", "drift", "drift_table",
-    "arrest_threshold", "two_d", "max_lag", "fit_lags", "min_points", "exclude_border",
-    "reference_direction", "reference_point", "ctc", "plots", "trackmate_xml",
-)
-
-
-def apply_overrides(cfg: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``cfg`` with the keyword overrides applied as the command line applies its flags."""
-    unknown = sorted(set(overrides) - set(OVERRIDES))
-    if unknown:
-        raise invalid(unknown[0], f"unknown setting; the keyword settings are: {', '.join(OVERRIDES)}")
-    o = {k: v for k, v in overrides.items() if v is not None}
-    read_, seg, link_, met, exp = cfg["read"], cfg["segment"], cfg["link"], cfg["metrics"], cfg["export"]
-    if "voxel_size" in o:
-        read_["voxel_size_um"] = _util.voxel_size(o["voxel_size"])
-    if "frame_interval" in o:
-        read_["frame_interval_s"] = _util.frame_interval(o["frame_interval"])
-    if "shape" in o:
-        t, c, z = _util.shape_tcz(o["shape"])  # type: ignore[misc]
-        read_["shape"] = {"t": t, "c": c, "z": z}
-    if "page_order" in o:
-        read_["page_order"] = o["page_order"]
-    if "channel" in o:
-        cfg["channel"] = _util.integer("channel", o["channel"])
-    if "cell_diameter" in o:
-        seg["cell_diameter_um"] = _util.number("cell_diameter", o["cell_diameter"], positive=True)
-    for m in _methods(o["method"]) if "method" in o else []:
-        if m in ("threshold", "blob"):
-            if seg["detector"].get("kind") != m:
-                seg["detector"] = {"kind": m}
-        else:
-            link_["method"] = m
-    if "max_speed" in o and "max_distance" in o:
-        raise invalid("max_distance", "give max_speed or max_distance, not both")
-    if "max_distance" in o:
-        link_["gate"] = {"kind": "max_distance", "um": _util.number("max_distance", o["max_distance"], positive=True)}
-    if "max_speed" in o:
-        link_["gate"] = {"kind": "max_speed", "um_per_min": _util.number("max_speed", o["max_speed"], positive=True)}
-    if "gap_frames" in o:
-        link_["gap_frames"] = _util.integer("gap_frames", o["gap_frames"])
-    if "gap_max_distance" in o:
-        link_["gap_max_distance_um"] = _util.number("gap_max_distance", o["gap_max_distance"], positive=True)
-    if "predict" in o:
-        link_["predict"] = _util.flag("predict", o["predict"])
-    if "drift" in o and "drift_table" in o:
-        raise invalid("drift_table", "give drift or drift_table, not both")
-    if "drift" in o:
-        cfg["drift"] = _drift(o["drift"])
-    if "drift_table" in o:
-        cfg["drift"] = {"method": "table", "path": _util.path("drift_table", o["drift_table"])}
-    if "arrest_threshold" in o:
-        met["arrest_threshold_um_per_min"] = _util.number("arrest_threshold", o["arrest_threshold"], nonneg=True)
-    if "two_d" in o:
-        met["two_d"] = _util.flag("two_d", o["two_d"])
-    if "max_lag" in o:
-        met["max_lag_frames"] = _util.integer("max_lag", o["max_lag"], minimum=1)
-    if "fit_lags" in o:
-        fl = o["fit_lags"]
-        if not isinstance(fl, (list, tuple)) or len(fl) != 2:
-            raise invalid("fit_lags", "expected (first, last) lags in frames")
-        met["fit_lag_frames"] = [_util.integer("fit_lags", v, minimum=1) for v in fl]
-    if "min_points" in o:
-        met["min_points"] = _util.integer("min_points", o["min_points"])
-    if "exclude_border" in o:
-        met["exclude_border"] = _util.flag("exclude_border", o["exclude_border"])
-    if "reference_direction" in o and "reference_point" in o:
-        raise invalid("reference_point", "give a reference direction or a reference point, not both")
-    if "reference_direction" in o:
-        met["reference"] = {
-            "kind": "direction",
-            "vector": _util.xyz("reference_direction", o["reference_direction"], positive=False, allow_2d=True),
-        }
-    if "reference_point" in o:
-        met["reference"] = {
-            "kind": "point",
-            "position_um": _util.xyz("reference_point", o["reference_point"], positive=False, allow_2d=True),
-        }
-    for k in ("ctc", "plots", "trackmate_xml"):
-        if k in o:
-            exp[k] = _util.flag(k, o[k])
-    return cfg
-
-
 def resolve_config(config: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """The configuration of a run: ``config`` (None, a dict, a TOML path) with ``overrides``
-    applied, checked."""
-    return _check(apply_overrides(_base_config(config), overrides))
+    """The configuration of a run: ``config`` (None, a dict, a TOML path) with the keyword
+    ``overrides`` applied and checked — keyword > ``config=`` > default, as ``--config`` and
+    the flags on the command line."""
+    if overrides.get("method") is not None:
+        _util.deprecated("method", "detector= or linker=")
+    return json.loads(_core.resolve_config(_base_json(config), _util.keywords(overrides)))
+
+
+def settings() -> pd.DataFrame:
+    """The table of every setting, one row each (as ``leukotrack config --schema``):
+    ``key`` (the configuration's key path, e.g. ``link.gap_frames``), ``stage``, ``flag``
+    (the command line's), ``keyword`` (this package's), ``type``, ``optional``, ``unit``,
+    ``default``, ``minimum``/``maximum``/``exclusive_minimum``/``exclusive_maximum``,
+    ``choices``, ``when`` (the table kind it applies to) and ``help``.
+
+    >>> import leukotrack as lt
+    >>> s = lt.settings().set_index("key")
+    >>> s.loc["link.gap_frames", ["flag", "keyword", "default"]].tolist()
+    ['--gap-frames', 'gap_frames', 3]
+    """
+    return pd.DataFrame(json.loads(_core.settings()))
 
 
 def _read_options(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -235,15 +138,18 @@ def track(
         ``(stage, done, total)`` returning ``False`` to stop. Ctrl-C (Jupyter's interrupt)
         stops the run after the timepoint being segmented and raises ``KeyboardInterrupt``.
     **overrides
-        The command line's flags, winning over ``config``: ``voxel_size`` (``{"x", "y",
-        "z"}`` µm), ``frame_interval`` (s), ``shape`` (``{"t", "c", "z"}``), ``page_order``,
-        ``channel``, ``cell_diameter`` (µm), ``method`` (``"threshold"``/``"blob"`` and/or
-        ``"lap"``/``"greedy"``), ``max_speed`` (µm/min), ``max_distance`` (µm),
-        ``gap_frames``, ``gap_max_distance`` (µm), ``predict``, ``drift`` (``"none"``,
-        ``"channel:N"``, ``"objects"``, ``"median"``), ``drift_table`` (a CSV path),
-        ``arrest_threshold`` (µm/min), ``two_d``, ``max_lag``, ``fit_lags``, ``min_points``,
-        ``exclude_border``, ``reference_direction``, ``reference_point`` (µm), ``ctc``,
-        ``plots``, ``trackmate_xml``.
+        The command line's flags, winning over ``config`` (which wins over the defaults);
+        :func:`settings` lists each with its key, unit, default and range: ``voxel_size``
+        (``{"x", "y", "z"}`` µm), ``frame_interval`` (s), ``shape`` (``{"t", "c", "z"}``),
+        ``page_order``, ``channel``, ``cell_diameter`` (µm), ``detector`` (``"threshold"``
+        or ``"blob"``), ``linker`` (``"lap"`` or ``"greedy"``), ``max_speed`` (µm/min),
+        ``max_distance`` (µm), ``gap_frames``, ``gap_max_distance`` (µm), ``predict``,
+        ``drift`` (``"none"``, ``"channel:N"``, ``"objects"``, ``"median"``),
+        ``drift_table`` (a CSV path), ``arrest_threshold`` (µm/min), ``two_d``, ``max_lag``,
+        ``fit_lags``, ``min_points``, ``exclude_border``, ``reference_direction``,
+        ``reference_point`` (µm), ``staggered``, ``ctc``, ``labels``, ``plots``,
+        ``trackmate_xml``; ``method`` is the deprecated spelling of ``detector`` and
+        ``linker``.
 
     Returns
     -------
@@ -404,9 +310,9 @@ class Analysis:
         ``detections.csv``, ``tracks.csv``, ``track_metrics.csv``, ``steps.csv``,
         ``msd.csv``, ``autocorrelation.csv``, ``drift.csv``, ``metrics_summary.json``, the
         exports the configuration asks for (``export`` table: ``tracks.xml`` for Fiji's
-        TrackMate by default; with ``ctc=True`` the Cell Tracking Challenge's
-        ``res_track.txt`` and ``maskTTT.tif``, which segments the recording again) and
-        ``summary.json`` (last). Each file is written under a temporary name and renamed.
+        TrackMate and ``plots/`` by default; with ``labels=True`` ``labels.tif``, with
+        ``ctc=True`` the Cell Tracking Challenge's ``res_track.txt`` and ``maskTTT.tif``:
+        both segment the recording again) and ``summary.json`` (last). Each file is written under a temporary name and renamed.
         Returns the folder."""
         out = Path(_util.path("dir", dir))
         with Reporter(progress) as callback:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,23 +30,13 @@ __all__ = [
     "synth_truth",
 ]
 
-_METHODS = ("threshold", "blob")
-
-
-def _segment_config(cell_diameter: Any, method: Any, config: Any) -> str:
-    cfg: dict[str, Any] = {}
-    if config is not None:
-        if not isinstance(config, Mapping):
-            raise invalid("config", "expected a dict of segmentation settings (the [segment] table)")
-        cfg.update(config)
-    cfg["cell_diameter_um"] = _util.number("cell_diameter", cell_diameter, positive=True)
-    if method is not None:
-        if method not in _METHODS:
-            raise invalid("method", f"expected 'threshold' or 'blob', got {method!r}")
-        current = cfg.get("detector")
-        if not (isinstance(current, Mapping) and current.get("kind") == method):
-            cfg["detector"] = {"kind": method}
-    return _util.to_json("config", cfg)
+def _stage_json(config: Any, table: str) -> str:
+    """``config=`` of a stage function: that stage's table of the configuration file."""
+    if config is None:
+        return "{}"
+    if not isinstance(config, Mapping):
+        raise invalid("config", f"expected a dict of the [{table}] table's settings")
+    return _util.to_json("config", _util.plain("config", dict(config)))
 
 
 _NATIVE_DTYPES = (np.uint8, np.uint16, np.float32)
@@ -75,8 +65,9 @@ def _channels_of(volume: np.ndarray) -> list[np.ndarray]:
 def segment(
     volume_or_recording: Recording | np.ndarray | str | os.PathLike[str],
     *,
-    channel: int = 0,
-    cell_diameter: float = 10.0,
+    channel: int | None = None,
+    cell_diameter: float | None = None,
+    detector: str | None = None,
     method: str | None = None,
     voxel_size: Mapping[str, float] | Calibration | None = None,
     frame: int = 0,
@@ -84,6 +75,9 @@ def segment(
     progress: Progress = True,
 ) -> pd.DataFrame:
     """Finds the cells: one row per cell and timepoint, as the command line's ``detections.csv``.
+
+    Every setting left ``None`` takes ``config``'s value, else the default
+    (:func:`settings` lists them); a keyword given wins over ``config``.
 
     Parameters
     ----------
@@ -97,9 +91,9 @@ def segment(
         channel.
     cell_diameter
         Expected cell diameter, µm; every other size defaults from it.
-    method
-        ``"blob"`` (Laplacian of Gaussian; the default, as the command line's) or
-        ``"threshold"`` (threshold, connected components, watershed splitting).
+    detector
+        ``"blob"`` (Laplacian of Gaussian) or ``"threshold"`` (threshold, connected
+        components, watershed splitting); ``method`` is its deprecated spelling.
     voxel_size
         ``{"x", "y", "z"}`` in µm (or a :class:`Calibration`): required for a numpy volume;
         for a recording it overrides the file's.
@@ -107,8 +101,7 @@ def segment(
         The frame number written in the ``frame`` column, for a numpy volume.
     config
         Further segmentation settings, as the ``[segment]`` table of the configuration file
-        (e.g. ``{"min_volume_um3": 150, "background": {"kind": "top_hat"}}``);
-        ``cell_diameter`` and ``method`` win over it.
+        (e.g. ``{"min_volume_um3": 150, "background": {"kind": "top_hat"}}``).
     progress
         ``True``: tqdm bars when tqdm is installed; ``False``: none; or a function
         ``(stage, done, total)`` returning ``False`` to stop. Ctrl-C stops the run
@@ -122,9 +115,19 @@ def segment(
         ``quality``, ``label``, centroids, bounding boxes, shape measures, border flags and
         ``{mean,max,sum}_intensity_c{N}`` for every channel N. A one-plane recording gives
         2D detections (no z columns).
+
+    Examples
+    --------
+    >>> import leukotrack as lt
+    >>> rec, truth = lt.synth(getfixture("tmp_path"), frames=2, size={"x": 64, "y": 64, "z": 8}, progress=False)
+    >>> det = lt.segment(rec, cell_diameter=10, progress=False)
+    >>> sorted(det.frame.unique().tolist())
+    [0, 1]
     """
-    cfg = _segment_config(cell_diameter, method, config)
-    channel = _util.integer("channel", channel)
+    if method is not None:
+        _util.deprecated("method", "detector=")
+    cfg = _stage_json(config, "segment")
+    kw = _util.keywords({"channel": channel, "cell_diameter": cell_diameter, "detector": detector, "method": method})
     reporter = Reporter(progress)
     data = volume_or_recording
     if isinstance(data, (str, os.PathLike)):
@@ -132,7 +135,7 @@ def segment(
     if isinstance(data, Recording):
         rec = data._reopened(voxel_size=_util.voxel_size(voxel_size))
         with reporter as callback:
-            cols = _core.segment_recording(rec._native, channel, cfg, callback)
+            cols = _core.segment_recording(rec._native, cfg, kw, callback)
         return _tables.frame(cols)
     if isinstance(data, np.ndarray):
         vs = _util.voxel_size(voxel_size)
@@ -140,45 +143,24 @@ def segment(
             raise invalid("voxel_size", "give the voxel size of a numpy volume: {'x': …, 'y': …, 'z': …} in µm")
         channels = _channels_of(data)
         frame = _util.integer("frame", frame)
-        cols = _core.segment_volumes(channels, channel, frame, vs, cfg)
+        cols = _core.segment_volumes(channels, frame, vs, cfg, kw)
         return _tables.frame(cols)
     raise invalid(
         "volume_or_recording", f"expected a Recording, a path or a numpy array, got {type(data).__name__}"
     )
 
 
-def _link_config(
-    max_speed: Any, max_distance: Any, gap_frames: Any, predict: Any, gap_max_distance: Any, method: Any, config: Any
-) -> str:
-    cfg: dict[str, Any] = {}
-    if config is not None:
-        if not isinstance(config, Mapping):
-            raise invalid("config", "expected a dict of linking settings (the [link] table)")
-        cfg.update(config)
-    if max_distance is not None:
-        cfg["gate"] = {"kind": "max_distance", "um": _util.number("max_distance", max_distance, positive=True)}
-    else:
-        cfg["gate"] = {"kind": "max_speed", "um_per_min": _util.number("max_speed", max_speed, positive=True)}
-    cfg["gap_frames"] = _util.integer("gap_frames", gap_frames)
-    cfg["predict"] = _util.flag("predict", predict)
-    if gap_max_distance is not None:
-        cfg["gap_max_distance_um"] = _util.number("gap_max_distance", gap_max_distance, positive=True)
-    if method not in ("lap", "greedy"):
-        raise invalid("method", f"expected 'lap' or 'greedy', got {method!r}")
-    cfg["method"] = method
-    return _util.to_json("config", cfg)
-
-
 def link(
     detections: pd.DataFrame,
     *,
     frame_interval: float | Calibration,
-    max_speed: float = 30.0,
+    max_speed: float | None = None,
     max_distance: float | None = None,
-    gap_frames: int = 3,
-    predict: bool = True,
+    gap_frames: int | None = None,
+    predict: bool | None = None,
     gap_max_distance: float | None = None,
-    method: str = "lap",
+    linker: str | None = None,
+    method: str | None = None,
     drift: str | pd.DataFrame | None = None,
     config: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
@@ -186,6 +168,8 @@ def link(
 
     Candidates within the gate, global linear assignment with alternative costs (TrackMate's
     LAP tracker), gap closing and a constant-velocity (Kalman) prediction of each track.
+    Every setting left ``None`` takes ``config``'s value, else the default
+    (:func:`settings`); a keyword given wins over ``config``.
 
     Parameters
     ----------
@@ -204,9 +188,10 @@ def link(
     predict
         Measure costs from a constant-velocity prediction (``False``: observed positions).
     gap_max_distance
-        A fixed gap-closing gate, µm (default: the frame gate scaled by the time gap).
-    method
-        ``"lap"`` (global assignment) or ``"greedy"`` (nearest first; for comparison).
+        A fixed gap-closing gate, µm (unset: the frame gate scaled by the time gap).
+    linker
+        ``"lap"`` (global assignment) or ``"greedy"`` (nearest first; for comparison);
+        ``method`` is its deprecated spelling.
     drift
         Drift correction before linking: ``None``, ``"objects"`` (arrested cells, debris),
         ``"median"`` (all cells; removes directed migration) or a drift table
@@ -220,82 +205,54 @@ def link(
     DataFrame
         ``track_id, frame, t_s, x_um, y_um[, z_um], detection`` (the row of ``detections``)
         and the detections' other columns.
+
+    Examples
+    --------
+    >>> import leukotrack as lt
+    >>> truth = lt.synth_truth(frames=5, size={"x": 128, "y": 128, "z": 10})
+    >>> det = truth.drop(columns=["track_id"])
+    >>> tracks = lt.link(det, frame_interval=30, max_distance=15, config={"gap_frames": 0})
+    >>> len(tracks) == len(det)
+    True
     """
+    if method is not None:
+        _util.deprecated("method", "linker=")
     dt = _util.frame_interval(frame_interval)
     if dt is None:
         raise invalid("frame_interval", "give the time between frames in s")
-    cfg = _link_config(max_speed, max_distance, gap_frames, predict, gap_max_distance, method, config)
     det = _tables.detections_to_native(detections)
     drift_method = drift_table = None
     if isinstance(drift, str):
         drift_method = drift
     elif drift is not None:
         drift_table = _tables.drift_to_native(drift)
-    cols = _core.link(det, dt, cfg, drift_method, drift_table)
+    kw = _util.keywords({
+        "max_speed": max_speed, "max_distance": max_distance, "gap_frames": gap_frames,
+        "predict": predict, "gap_max_distance": gap_max_distance, "linker": linker,
+        "method": method, "drift": drift_method,
+    })
+    cols = _core.link(det, dt, _stage_json(config, "link"), kw, drift_table)
     return _tables.frame(cols)
 
 
-def _metrics_config(
-    frame_interval: Any = None,
-    arrest_threshold: Any = 2.0,
-    two_d: Any = False,
-    min_points: Any = 1,
-    exclude_border: Any = False,
-    max_lag: Any = None,
-    fit_lags: Any = None,
-    reference_direction: Any = None,
-    reference_point: Any = None,
-    staggered: Any = False,
-) -> dict[str, Any]:
-    cfg: dict[str, Any] = {
-        "frame_interval_s": _util.frame_interval(frame_interval),
-        "arrest_threshold_um_per_min": _util.number("arrest_threshold", arrest_threshold, nonneg=True),
-        "two_d": _util.flag("two_d", two_d),
-        "min_points": _util.integer("min_points", min_points),
-        "exclude_border": _util.flag("exclude_border", exclude_border),
-        "staggered": _util.flag("staggered", staggered),
-    }
-    if max_lag is not None:
-        cfg["max_lag_frames"] = _util.integer("max_lag", max_lag, minimum=1)
-    if fit_lags is not None:
-        if not isinstance(fit_lags, Sequence) or isinstance(fit_lags, str) or len(fit_lags) != 2:
-            raise invalid("fit_lags", "expected (first, last) lags in frames")
-        cfg["fit_lag_frames"] = [_util.integer("fit_lags", v, minimum=1) for v in fit_lags]
-    if reference_direction is not None and reference_point is not None:
-        raise invalid("reference_point", "give a reference direction or a reference point, not both")
-    if reference_direction is not None:
-        cfg["reference"] = {
-            "kind": "direction",
-            "vector": _util.xyz("reference_direction", reference_direction, positive=False, allow_2d=True),
-        }
-    if reference_point is not None:
-        cfg["reference"] = {
-            "kind": "point",
-            "position_um": _util.xyz("reference_point", reference_point, positive=False, allow_2d=True),
-        }
-    return cfg
-
-
-def _metric_inputs(tracks: Any, cfg: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    return (
-        _tables.tracks_to_native(tracks, frame_interval=cfg["frame_interval_s"]),
-        _util.to_json("config", cfg),
-    )
+def _metric_inputs(tracks: Any, frame_interval: Any, **kw: Any) -> tuple[dict[str, Any], str, float | None]:
+    dt = _util.frame_interval(frame_interval)
+    return (_tables.tracks_to_native(tracks, frame_interval=dt), _util.keywords(kw), dt)
 
 
 def metrics(
     tracks: pd.DataFrame,
     *,
     frame_interval: float | None = None,
-    arrest_threshold: float = 2.0,
-    two_d: bool = False,
-    min_points: int = 1,
-    exclude_border: bool = False,
+    arrest_threshold: float | None = None,
+    two_d: bool | None = None,
+    min_points: int | None = None,
+    exclude_border: bool | None = None,
     max_lag: int | None = None,
     fit_lags: tuple[int, int] | None = None,
     reference_direction: Mapping[str, float] | None = None,
     reference_point: Mapping[str, float] | None = None,
-    staggered: bool = False,
+    staggered: bool | None = None,
 ) -> pd.DataFrame:
     """Motility measures per track, as celltrackR defines them (``track_metrics.csv``).
 
@@ -331,79 +288,78 @@ def metrics(
         asphericity, mean_turning_angle_deg, overall_angle_deg, arrest_coefficient,
         square_displacement_um2, mean_z_um`` and the optional columns asked for.
     """
-    cfg = _metrics_config(
-        frame_interval, arrest_threshold, two_d, min_points, exclude_border, max_lag, fit_lags,
-        reference_direction, reference_point, staggered,
+    tr, kw, dt = _metric_inputs(
+        tracks, frame_interval, arrest_threshold=arrest_threshold, two_d=two_d, min_points=min_points,
+        exclude_border=exclude_border, max_lag=max_lag, fit_lags=fit_lags,
+        reference_direction=reference_direction, reference_point=reference_point, staggered=staggered,
     )
-    tr, js = _metric_inputs(tracks, cfg)
-    return _tables.frame(_core.track_metrics(tr, js))
+    return _tables.frame(_core.track_metrics(tr, kw, dt))
 
 
 def steps(
     tracks: pd.DataFrame,
     *,
     frame_interval: float | None = None,
-    two_d: bool = False,
-    min_points: int = 1,
-    exclude_border: bool = False,
+    two_d: bool | None = None,
+    min_points: int | None = None,
+    exclude_border: bool | None = None,
 ) -> pd.DataFrame:
     """One row per step (two consecutive points of a track, also across a missing frame):
     ``track_id, frame, t_s, dx_um, dy_um, dz_um, step_um, speed_um_per_min,
     turning_angle_deg`` (``steps.csv``) — the step's start frame and time (s), its
     displacement and length (µm), its speed (µm/min) and the angle to the previous step
     (degrees; NaN for a track's first step). Options as :func:`metrics`'s."""
-    cfg = _metrics_config(frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border)
-    tr, js = _metric_inputs(tracks, cfg)
-    return _tables.frame(_core.steps(tr, js))
+    tr, kw, dt = _metric_inputs(
+        tracks, frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border
+    )
+    return _tables.frame(_core.steps(tr, kw, dt))
 
 
 def msd(
     tracks: pd.DataFrame,
     *,
     frame_interval: float | None = None,
-    two_d: bool = False,
+    two_d: bool | None = None,
     max_lag: int | None = None,
-    min_points: int = 1,
-    exclude_border: bool = False,
+    min_points: int | None = None,
+    exclude_border: bool | None = None,
 ) -> pd.DataFrame:
     """Mean square displacement against lag, pooled over tracks: ``lag_frames, lag_s,
     msd_um2, n, sem_um2`` (``msd.csv``; µm², s)."""
-    cfg = _metrics_config(
-        frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border, max_lag=max_lag
+    tr, kw, dt = _metric_inputs(
+        tracks, frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border, max_lag=max_lag
     )
-    tr, js = _metric_inputs(tracks, cfg)
-    return _tables.frame(_core.msd(tr, js))
+    return _tables.frame(_core.msd(tr, kw, dt))
 
 
 def autocorrelation(
     tracks: pd.DataFrame,
     *,
     frame_interval: float | None = None,
-    two_d: bool = False,
+    two_d: bool | None = None,
     max_lag: int | None = None,
-    min_points: int = 1,
-    exclude_border: bool = False,
+    min_points: int | None = None,
+    exclude_border: bool | None = None,
 ) -> pd.DataFrame:
     """Velocity autocorrelation against lag: ``lag_frames, lag_s, mean_cos, sem_cos,
     mean_velocity_dot_um2_per_min2, n`` (``autocorrelation.csv``): the mean cosine of the
     angle between steps starting ``lag_frames`` apart (1 at lag 0) and the mean dot product
     of their velocities, (µm/min)²; lags in frames and s."""
-    cfg = _metrics_config(
-        frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border, max_lag=max_lag
+    tr, kw, dt = _metric_inputs(
+        tracks, frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border, max_lag=max_lag
     )
-    tr, js = _metric_inputs(tracks, cfg)
-    return _tables.frame(_core.autocorrelation(tr, js))
+    return _tables.frame(_core.autocorrelation(tr, kw, dt))
 
 
 def motility_coefficient(
     tracks: pd.DataFrame,
     *,
     frame_interval: float | None = None,
-    two_d: bool = False,
+    two_d: bool | None = None,
     fit_lags: tuple[int, int] | None = None,
     max_lag: int | None = None,
-    min_points: int = 1,
-    exclude_border: bool = False,
+    min_points: int | None = None,
+    exclude_border: bool | None = None,
     full: bool = False,
 ) -> float | dict[str, Any]:
     """The motility coefficient M = slope / (2·d) of the linear fit of MSD against lag time,
@@ -413,12 +369,11 @@ def motility_coefficient(
     automatically). With ``full=True`` the whole fit is returned as a dict (``slope_um2_per_min``,
     ``intercept_um2``, ``r_squared``, ``lag_frames``, …). NaN with fewer than 2 lags.
     """
-    cfg = _metrics_config(
-        frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border,
+    tr, kw, dt = _metric_inputs(
+        tracks, frame_interval, two_d=two_d, min_points=min_points, exclude_border=exclude_border,
         max_lag=max_lag, fit_lags=fit_lags,
     )
-    tr, js = _metric_inputs(tracks, cfg)
-    fit = _core.msd_fit(tr, js)
+    fit = _core.msd_fit(tr, kw, dt)
     if _util.flag("full", full):
         return fit
     m = fit["motility_coefficient_um2_per_min"]
@@ -429,17 +384,17 @@ def motility_summary(tracks: pd.DataFrame, **kwargs: Any) -> dict[str, Any]:
     """Everything :func:`metrics` takes, summarised over the population as
     ``metrics_summary.json``: counts, motility coefficient, persistence time, the MSD and
     Fürth fits, distributions over cells and steps, Hotelling and Rayleigh tests."""
-    cfg = _metrics_config(**kwargs)
-    tr, js = _metric_inputs(tracks, cfg)
-    return _core.analyze(tr, js)[4]
+    frame_interval = kwargs.pop("frame_interval", None)
+    tr, kw, dt = _metric_inputs(tracks, frame_interval, **kwargs)
+    return _core.analyze(tr, kw, dt)[4]
 
 
 def evaluate(
     tracks: pd.DataFrame,
     truth: pd.DataFrame,
     *,
-    match_um: float = 5.0,
-    gap_frames: int = 3,
+    match_um: float | None = None,
+    gap_frames: int | None = None,
 ) -> dict[str, Any]:
     """Scores tracks (or detections) against ground truth, matching points one to one per
     frame within ``match_um`` µm.
@@ -449,55 +404,24 @@ def evaluate(
     Tracking Challenge's DET, TRA and LNK (``ctc``); ``gap_frames`` is the largest frame
     difference of a true link. For detections: the detection score alone. Returns a dict.
     """
-    match = _util.number("match_um", match_um, positive=True)
-    gap = _util.integer("gap_frames", gap_frames, minimum=1)
+    kw = _util.keywords({"match_um": match_um, "gap_frames": gap_frames})
     t = _tables.tracks_to_native(truth, what="truth")
     if _tables.is_tracks(tracks):
         p = _tables.tracks_to_native(tracks)
-        return _core.evaluate(t, p, True, match, gap)
+        return _core.evaluate(t, p, True, kw)
     p = _tables.detections_to_native(tracks)
-    return _core.evaluate(t, p, False, match, gap)
-
-
-def _synth_config(
-    seed: Any, frames: Any, size: Any, voxel_size: Any, frame_interval: Any, channels: Any,
-    density: Any, cell_photons: Any, touching_pairs: Any, config: Any,
-) -> str:
-    cfg: dict[str, Any] = {}
-    if config is not None:
-        if not isinstance(config, Mapping):
-            raise invalid("config", "expected a dict of simulator settings (see synth.json)")
-        cfg.update(config)
-    cfg["seed"] = _util.integer("seed", seed)
-    cfg["frames"] = _util.integer("frames", frames, minimum=1)
-    if size is not None:
-        if not isinstance(size, Mapping):
-            _util.xyz("size", size)  # raises the message about bare sequences
-        if set(size) != {"x", "y", "z"}:
-            raise invalid("size", "expected {'x': …, 'y': …, 'z': …} in voxels")
-        cfg["size"] = [_util.integer(f"size['{a}']", size[a], minimum=1) for a in "xyz"]
-    if voxel_size is not None:
-        cfg["voxel_um"] = _util.voxel_size(voxel_size)
-    cfg["frame_interval_s"] = _util.number("frame_interval", frame_interval, positive=True)
-    cfg["channels"] = _util.integer("channels", channels, minimum=1)
-    if density is not None:
-        cfg["density_per_1e5_um3"] = _util.number("density", density, nonneg=True)
-    if cell_photons is not None:
-        cfg["cell_photons"] = _util.number("cell_photons", cell_photons, positive=True)
-    if touching_pairs is not None:
-        cfg["touching_pairs"] = _util.integer("touching_pairs", touching_pairs)
-    return _util.to_json("config", cfg)
+    return _core.evaluate(t, p, False, kw)
 
 
 def synth(
     out_dir: str | os.PathLike[str],
     *,
-    seed: int = 1,
-    frames: int = 20,
+    seed: int | None = None,
+    frames: int | None = None,
     size: Mapping[str, int] | None = None,
     voxel_size: Mapping[str, float] | None = None,
-    frame_interval: float = 30.0,
-    channels: int = 1,
+    frame_interval: float | None = None,
+    channels: int | None = None,
     density: float | None = None,
     cell_photons: float | None = None,
     touching_pairs: int | None = None,
@@ -511,35 +435,44 @@ def synth(
     ``drift.csv``, ``debris.csv`` and ``synth.json`` into ``out_dir`` and returns the opened
     recording and the ground truth (``track_id, frame, t_s, x_um, y_um, z_um``, …).
 
-    ``size`` is ``{"x", "y", "z"}`` in voxels (default 256 × 256 × 24), ``voxel_size``
-    ``{"x", "y", "z"}`` in µm (default 0.8 × 0.8 × 3), ``frame_interval`` in s, ``density``
-    in cells per 100,000 µm³, ``cell_photons`` photons per voxel (lower: lower SNR);
-    ``config`` any other simulator setting (the fields of ``synth.json``). Deterministic for
-    a given ``seed``.
+    ``size`` is ``{"x", "y", "z"}`` in voxels, ``voxel_size`` ``{"x", "y", "z"}`` in µm,
+    ``frame_interval`` in s, ``density`` in cells per 100,000 µm³, ``cell_photons`` photons
+    per voxel (lower: lower SNR); ``config`` any simulator setting (the fields of
+    ``synth.json``). A keyword left ``None`` takes ``config``'s value, else the simulator's
+    default (``leukotrack synth --help``); a keyword given wins. Deterministic for a given
+    ``seed``.
+
+    >>> import leukotrack as lt
+    >>> rec, truth = lt.synth(getfixture("tmp_path"), frames=3, size={"x": 64, "y": 64, "z": 8}, progress=False)
+    >>> rec.shape.t, sorted(truth.frame.unique().tolist())
+    (3, [0, 1, 2])
     """
     out = Path(_util.path("out_dir", out_dir))
-    cfg = _synth_config(
-        seed, frames, size, voxel_size, frame_interval, channels, density, cell_photons, touching_pairs, config
-    )
+    cfg = _stage_json(config, "synth")
+    kw = _util.keywords({
+        "seed": seed, "frames": frames, "size": size, "voxel_size": voxel_size, "frame_interval": frame_interval,
+        "channels": channels, "density": density, "cell_photons": cell_photons, "touching_pairs": touching_pairs,
+    })
     with Reporter(progress) as callback:
-        cols = _core.synth_write(cfg, os.fspath(out), _util.flag("deflate", deflate), callback)
+        cols = _core.synth_write(cfg, kw, os.fspath(out), _util.flag("deflate", deflate), callback)
     return _open(out / "recording.tif", {}), _tables.frame(cols)
 
 
 def synth_truth(
     *,
-    seed: int = 1,
-    frames: int = 20,
+    seed: int | None = None,
+    frames: int | None = None,
     size: Mapping[str, int] | None = None,
     voxel_size: Mapping[str, float] | None = None,
-    frame_interval: float = 30.0,
+    frame_interval: float | None = None,
     density: float | None = None,
     touching_pairs: int | None = None,
     config: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """The ground-truth tracks of a simulation (as :func:`synth`) without rendering images:
     cheap test data for linking and metrics."""
-    cfg = _synth_config(
-        seed, frames, size, voxel_size, frame_interval, 1, density, None, touching_pairs, config
-    )
-    return _tables.frame(_core.synth_truth(cfg))
+    kw = _util.keywords({
+        "seed": seed, "frames": frames, "size": size, "voxel_size": voxel_size, "frame_interval": frame_interval,
+        "density": density, "touching_pairs": touching_pairs,
+    })
+    return _tables.frame(_core.synth_truth(_stage_json(config, "synth"), kw))

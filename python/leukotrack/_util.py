@@ -138,3 +138,39 @@ def to_json(name: str, value: Any) -> str:
         return json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as e:
         raise invalid(name, str(e)) from None
+
+
+def plain(name: str, v: Any) -> Any:
+    """``v`` as plain JSON values for the native module: numpy scalars and arrays, paths,
+    tuples and :class:`~leukotrack.Calibration` objects converted (the core checks the rest
+    and names ``name`` in its errors)."""
+    from ._recording import Calibration
+
+    if isinstance(v, Calibration):
+        if name == "frame_interval":
+            return frame_interval(v, name=name)
+        vs = voxel_size(v, name=name)
+        return None if vs is None else dict(zip(AXES, vs))
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, os.PathLike):
+        return os.fspath(v)
+    if isinstance(v, (list, tuple)):
+        return [plain(name, x) for x in v]
+    if isinstance(v, Mapping):
+        return {str(k): plain(f"{name}['{k}']", x) for k, x in v.items()}
+    return v
+
+
+def keywords(overrides: Mapping[str, Any]) -> str:
+    """The keyword overrides given (``None`` is "not given") as JSON for the native module."""
+    return to_json("overrides", {k: plain(k, v) for k, v in overrides.items() if v is not None})
+
+
+def deprecated(old: str, new: str) -> None:
+    """Warns that the keyword ``old`` is deprecated in favour of ``new``."""
+    import warnings
+
+    warnings.warn(f"`{old}=` is deprecated: use {new}", DeprecationWarning, stacklevel=4)

@@ -9,7 +9,7 @@
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use leukotrack::Error;
+use leukotrack::{Error, ErrorKind};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -20,8 +20,12 @@ enum Class {
     Input,
     /// `RecordingError` (an `OSError`).
     Recording,
-    /// `LeukotrackError` itself (an internal error).
-    Base,
+    /// `UnsupportedError` (a `RecordingError`).
+    Unsupported,
+    /// `BatchError` (a `LeukotrackError`).
+    Batch,
+    /// `InternalError` (a `RuntimeError`).
+    Internal,
 }
 
 impl Class {
@@ -29,7 +33,20 @@ impl Class {
         match self {
             Class::Input => "InvalidInputError",
             Class::Recording => "RecordingError",
-            Class::Base => "LeukotrackError",
+            Class::Unsupported => "UnsupportedError",
+            Class::Batch => "BatchError",
+            Class::Internal => "InternalError",
+        }
+    }
+
+    /// The class of an error of `kind`.
+    fn of(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::Unsupported => Class::Unsupported,
+            ErrorKind::Batch => Class::Batch,
+            k if k.is_invalid_input() => Class::Input,
+            k if k.is_file() => Class::Recording,
+            _ => Class::Internal,
         }
     }
 }
@@ -49,7 +66,8 @@ fn make(py: Python<'_>, class: Class, message: String, attrs: &[(&str, Py<PyAny>
     built.unwrap_or_else(|_| match class {
         Class::Input => PyValueError::new_err(message),
         Class::Recording => PyOSError::new_err(message),
-        Class::Base => PyRuntimeError::new_err(message),
+        Class::Unsupported => PyOSError::new_err(message),
+        Class::Batch | Class::Internal => PyRuntimeError::new_err(message),
     })
 }
 
@@ -69,73 +87,69 @@ pub fn to_pyerr(py: Python<'_>, e: Error) -> PyErr {
         v.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())
     };
     let path = |p: &std::path::Path| s(&p.display().to_string());
-    let class = if matches!(e, Error::Interrupted { .. }) {
+    let kind = e.kind();
+    if kind == ErrorKind::Interrupted {
         return PyKeyboardInterrupt::new_err(message);
-    } else if e.is_invalid_input() {
-        Class::Input
-    } else {
-        match e {
-            Error::Io { .. }
-            | Error::Format { .. }
-            | Error::Page { .. }
-            | Error::Metadata { .. }
-            | Error::Table { .. } => Class::Recording,
-            _ => Class::Base,
-        }
-    };
+    }
+    let class = Class::of(kind);
+    let mut message = message;
     let mut attrs: Vec<(&str, Py<PyAny>)> = Vec::new();
-    let kind = match &e {
+    match &e {
         Error::Io { path: p, source } => {
             attrs.push(("path", path(p)));
             attrs.push(("filename", path(p)));
             attrs.push(("errno", source.raw_os_error().map_or_else(none, |c| n(c as u64))));
             attrs.push(("reason", s(&source.to_string())));
-            "io"
         }
-        Error::Format { path: p, reason } => {
+        Error::Format { path: p, reason } | Error::Metadata { path: p, reason } => {
             attrs.push(("path", path(p)));
             attrs.push(("filename", path(p)));
             attrs.push(("reason", s(reason)));
-            "format"
+        }
+        Error::Unsupported { path: p, page, reason } => {
+            attrs.push(("path", path(p)));
+            attrs.push(("filename", path(p)));
+            attrs.push(("page", page.map_or_else(none, |v| n(v as u64))));
+            attrs.push(("reason", s(reason)));
         }
         Error::Page { path: p, page, reason } => {
             attrs.push(("path", path(p)));
             attrs.push(("filename", path(p)));
             attrs.push(("page", n(*page as u64)));
             attrs.push(("reason", s(reason)));
-            "page"
-        }
-        Error::Metadata { path: p, reason } => {
-            attrs.push(("path", path(p)));
-            attrs.push(("filename", path(p)));
-            attrs.push(("reason", s(reason)));
-            "metadata"
         }
         Error::Frame { path: p, frame, reason } => {
             attrs.push(("path", p.as_deref().map_or_else(none, path)));
             attrs.push(("frame", n(*frame as u64)));
             attrs.push(("reason", s(reason)));
-            "frame"
         }
         Error::Table { path: p, line, reason } => {
             attrs.push(("path", path(p)));
             attrs.push(("filename", path(p)));
             attrs.push(("line", line.map_or_else(none, n)));
             attrs.push(("reason", s(reason)));
-            "table"
         }
         Error::InvalidParameter { name, reason } => {
-            attrs.push(("parameter", s(name)));
+            // The keyword a Python user writes, and the configuration key it sets.
+            let keyword = leukotrack::pipeline::overrides::keyword_of(name).unwrap_or(name);
+            if keyword != name {
+                message = format!("invalid parameter `{keyword}` ({name}): {reason}");
+            }
+            attrs.push(("parameter", s(keyword)));
+            attrs.push(("key", s(name)));
             attrs.push(("reason", s(reason)));
-            "invalid_parameter"
         }
-        Error::InvalidData { reason } => {
+        Error::InvalidData { reason } | Error::Internal { reason } => {
             attrs.push(("reason", s(reason)));
-            "invalid_data"
         }
-        _ => "other",
-    };
-    attrs.push(("kind", s(kind)));
+        Error::Batch { failed, total, summary } => {
+            attrs.push(("path", path(summary)));
+            attrs.push(("failed", n(*failed as u64)));
+            attrs.push(("total", n(*total as u64)));
+        }
+        _ => {}
+    }
+    attrs.push(("kind", s(kind.as_str())));
     make(py, class, message, &attrs)
 }
 
@@ -157,9 +171,12 @@ fn panic_to_pyerr(py: Python<'_>, payload: Box<dyn Any + Send>) -> PyErr {
         "internal error in leukotrack (please report it, with the input that caused it): {}",
         panic_message(payload.as_ref())
     );
-    let kind: Py<PyAny> =
-        "panic".into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None());
-    make(py, Class::Base, message, &[("kind", kind)])
+    let kind: Py<PyAny> = ErrorKind::Internal
+        .as_str()
+        .into_pyobject(py)
+        .map(|o| o.into_any().unbind())
+        .unwrap_or_else(|_| py.None());
+    make(py, Class::Internal, message, &[("kind", kind)])
 }
 
 /// Runs `f` with the GIL released (other Python threads run meanwhile), catching panics:
@@ -189,9 +206,9 @@ pub fn json_to_py<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny
     py.import("json")?.getattr("loads")?.call1((text,))
 }
 
-/// Serialises `v` to JSON text, an `InvalidInputError`-free internal step.
+/// Serialises `v` to JSON text (a failure is an internal error).
 pub fn to_json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<String> {
-    serde_json::to_string(v).map_err(|e| to_pyerr(py, Error::data(format!("to JSON: {e}"))))
+    serde_json::to_string(v).map_err(|e| to_pyerr(py, Error::internal(format!("to JSON: {e}"))))
 }
 
 /// Parses a JSON configuration made by the Python layer; an error names `what`.

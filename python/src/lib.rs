@@ -43,6 +43,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pipeline::config_from_toml, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::config_to_toml, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::check_config, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::resolve_config, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::settings, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::run_pipeline, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::batch_discover, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::batch_run_one, m)?)?;

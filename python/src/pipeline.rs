@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use leukotrack::pipeline::{self, batch, Analysis, Config, Progress};
-use leukotrack::{Error, Recording};
+use leukotrack::Error;
 use numpy::PyArray2;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -57,9 +57,22 @@ pub fn config_to_toml(py: Python<'_>, config: &str) -> PyResult<String> {
 }
 
 fn parse_config(py: Python<'_>, config: &str) -> PyResult<Config> {
-    let cfg: Config = from_json(py, "config", config)?;
-    cfg.validate().map_err(|e| to_pyerr(py, e))?;
-    Ok(cfg)
+    detached(py, || Config::from_json_str(config))
+}
+
+/// The effective configuration (JSON) of `base` (JSON, or `None` for the defaults) with the
+/// keyword overrides `overrides` (JSON object) applied: keyword > `config=` > default.
+#[pyfunction]
+#[pyo3(signature = (base, overrides))]
+pub fn resolve_config(py: Python<'_>, base: Option<&str>, overrides: &str) -> PyResult<String> {
+    let cfg = detached(py, || Config::resolve_json(base, overrides))?;
+    to_json(py, &cfg)
+}
+
+/// The table of every setting (`leukotrack config --schema`), as JSON.
+#[pyfunction]
+pub fn settings(py: Python<'_>) -> PyResult<String> {
+    to_json(py, &pipeline::settings::settings())
 }
 
 /// A projection image and its pixel size `(x, y)`, µm.
@@ -69,7 +82,6 @@ type ProjectionOut<'py> = (Bound<'py, PyArray2<f32>>, (f64, f64));
 #[pyclass(name = "Analysis", module = "leukotrack._core", frozen)]
 pub struct PyAnalysis {
     inner: Mutex<Analysis>,
-    recording: Arc<Recording>,
 }
 
 impl PyAnalysis {
@@ -80,7 +92,7 @@ impl PyAnalysis {
             let a = self
                 .inner
                 .lock()
-                .map_err(|_| Error::data("the analysis was poisoned by a panic"))?;
+                .map_err(|_| Error::internal("the analysis was poisoned by a panic"))?;
             Ok(f(&a))
         })
     }
@@ -134,9 +146,8 @@ impl PyAnalysis {
         let p = self.with(py, |a| a.projection.clone())?;
         Ok(p.map(|p| (PyArray2::from_owned_array(py, p.image), (p.pixel_um[0], p.pixel_um[1]))))
     }
-    /// Writes every result file into `out_dir`, as `leukotrack track` does (the tables,
-    /// `summary.json` last, and the Cell Tracking Challenge files when the configuration
-    /// asks for them).
+    /// Writes every result file into `out_dir`, as `leukotrack track` does (the exports the
+    /// configuration asks for, `summary.json` last).
     #[pyo3(signature = (out_dir, progress=None))]
     fn save(
         &self,
@@ -145,16 +156,10 @@ impl PyAnalysis {
         progress: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let ticker = Ticker::new(progress);
-        let rec = Arc::clone(&self.recording);
         let r = detached(py, || {
-            let mut a = self.inner.lock().map_err(|_| Error::data("the analysis was poisoned"))?;
-            a.save(&out_dir)?;
-            if a.summary.config.export.ctc {
-                a.save_ctc(&out_dir, &rec, &|p: Progress| {
-                    ticker.tick(p.stage.name(), p.done, p.total)
-                })?;
-            }
-            Ok(())
+            let mut a =
+                self.inner.lock().map_err(|_| Error::internal("the analysis was poisoned"))?;
+            a.save(&out_dir, &|p: Progress| ticker.tick(p.stage.name(), p.done, p.total))
         });
         ticker.finish(r)
     }
@@ -177,7 +182,7 @@ pub fn run_pipeline(
         pipeline::run(&rec, &cfg, &|p: Progress| ticker.tick(p.stage.name(), p.done, p.total))
     });
     let analysis = ticker.finish(r)?;
-    Ok(PyAnalysis { inner: Mutex::new(analysis), recording: rec })
+    Ok(PyAnalysis { inner: Mutex::new(analysis) })
 }
 
 /// The recordings under `roots` (folders searched recursively, globs, files), as

@@ -7,19 +7,19 @@
 use std::path::PathBuf;
 
 use leukotrack::calib::{Calibration, Value};
-use leukotrack::eval::{self, EvalConfig};
+use leukotrack::eval::{self, EvalOverrides};
 use leukotrack::io::write::{HyperstackWriter, SampleType};
 use leukotrack::metrics::{self, MetricsConfig, TrackSet};
+use leukotrack::pipeline::{self, Config, DriftConfig, Overrides};
 use leukotrack::segment::{self, SegmentConfig};
-use leukotrack::synth::{Simulation, SynthConfig};
-use leukotrack::track::drift::{self, DriftMethod};
+use leukotrack::synth::{Simulation, SynthConfig, SynthOverrides};
 use leukotrack::track::{self, LinkConfig};
-use leukotrack::{Detections, Error, Volume, VolumeView};
+use leukotrack::{Error, Volume, VolumeView};
 use numpy::{PyReadonlyArray3, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::errors::{detached, from_json, invalid_input, json_to_py, to_json};
+use crate::errors::{detached, invalid_input, json_to_py, to_json};
 use crate::progress::Ticker;
 use crate::recording::PyRecording;
 use crate::tables;
@@ -80,19 +80,29 @@ impl<'py> Borrowed<'py> {
     }
 }
 
+/// The segmentation settings and channel of a stage call: `config` the `[segment]` table
+/// (JSON), `overrides` the keywords (JSON: `channel`, `cell_diameter`, `detector`, `method`).
+fn segment_settings(config: &str, overrides: &str) -> leukotrack::Result<(SegmentConfig, usize)> {
+    let mut cfg: SegmentConfig = pipeline::stage_from_json("segment", config)?;
+    let mut channel = Config::default().channel;
+    Overrides::from_json(overrides)?.segment.apply(&mut cfg, &mut channel)?;
+    cfg.validate()?;
+    Ok((cfg, channel))
+}
+
 /// Segments one timepoint given as numpy volumes, one per channel (each (z, y, x), same
-/// sizes; detection in `channels[channel]`, intensities in all), read without a copy.
-/// `voxel_size` is `[x, y, z]` µm; `config` a `SegmentConfig` as JSON.
+/// sizes; intensities in all), read without a copy. `voxel_size` is `[x, y, z]` µm;
+/// `config` the `[segment]` table and `overrides` the keywords, as JSON.
 #[pyfunction]
 pub fn segment_volumes<'py>(
     py: Python<'py>,
     channels: Vec<Bound<'py, PyAny>>,
-    channel: usize,
     frame: usize,
     voxel_size: [f64; 3],
     config: &str,
+    overrides: &str,
 ) -> PyResult<Bound<'py, PyList>> {
-    let cfg: SegmentConfig = from_json(py, "segment config", config)?;
+    let (cfg, channel) = detached(py, || segment_settings(config, overrides))?;
     let borrowed = channels
         .iter()
         .enumerate()
@@ -119,58 +129,38 @@ pub fn segment_volumes<'py>(
 /// Segments every timepoint of a recording (streamed; `progress(stage, done, total)` after
 /// each timepoint, Ctrl-C stops it).
 #[pyfunction]
-#[pyo3(signature = (recording, channel, config, progress=None))]
+#[pyo3(signature = (recording, config, overrides, progress=None))]
 pub fn segment_recording<'py>(
     py: Python<'py>,
     recording: &PyRecording,
-    channel: usize,
     config: &str,
+    overrides: &str,
     progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let cfg: SegmentConfig = from_json(py, "segment config", config)?;
+    let (cfg, channel) = detached(py, || segment_settings(config, overrides))?;
     let rec = &recording.inner;
     let ticker = Ticker::new(progress);
     let r = detached(py, || {
         let total = rec.shape().t;
-        let stop = || Error::Interrupted { stage: "segment".into() };
-        if !ticker.tick("segment", 0, total) {
-            return Err(stop());
-        }
-        let mut all: Option<Detections> = None;
-        segment::segment_recording_with(rec, channel, &cfg, &mut |t, seg| {
-            match &mut all {
-                None => all = Some(seg.detections),
-                Some(d) => d.append(seg.detections)?,
-            }
-            if ticker.tick("segment", t + 1, total) {
-                Ok(())
-            } else {
-                Err(stop())
-            }
-        })?;
-        match all {
-            Some(d) => Ok(d),
-            // No timepoint: the (empty) table with every column.
-            None => segment::segment_recording(rec, channel, &cfg, &|_| {}),
-        }
+        segment::segment_recording(rec, channel, &cfg, &|t| ticker.tick("segment", t + 1, total))
     });
     let det = ticker.finish(r)?;
     tables::detections(det).into_py(py)
 }
 
-/// Links detections into tracks. `frame_interval` in s; `config` a `LinkConfig` as JSON;
-/// `drift` either a method (`objects`, `median`) or a drift table.
+/// Links detections into tracks. `frame_interval` in s; `config` the `[link]` table and
+/// `overrides` the keywords (`max_speed`, …, `drift` as `none`/`objects`/`median`), as JSON;
+/// `drift_table` a drift table given instead.
 #[pyfunction]
-#[pyo3(signature = (detections, frame_interval, config, drift_method=None, drift_table=None))]
+#[pyo3(signature = (detections, frame_interval, config, overrides, drift_table=None))]
 pub fn link<'py>(
     py: Python<'py>,
     detections: &Bound<'py, PyDict>,
     frame_interval: f64,
     config: &str,
-    drift_method: Option<String>,
+    overrides: &str,
     drift_table: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let cfg: LinkConfig = from_json(py, "link config", config)?;
     let det = tables::detections_from(detections, "detections")?;
     let table = drift_table.map(tables::drift_from).transpose()?;
     let tracks = detached(py, || {
@@ -180,26 +170,18 @@ pub fn link<'py>(
                 format!("must be > 0 s, got {frame_interval}"),
             ));
         }
+        let mut cfg: LinkConfig = pipeline::stage_from_json("link", config)?;
+        let o = Overrides::from_json(overrides)?;
+        o.link.apply(&mut cfg)?;
         cfg.validate()?;
+        let mut drift_cfg = DriftConfig::None;
+        o.drift.apply(&mut drift_cfg)?;
         let cal = user_calibration(None, Some(frame_interval));
-        let drift = match (table, drift_method.as_deref()) {
-            (Some(t), _) => Some(t),
-            (None, None | Some("none")) => None,
-            (None, Some("objects")) => Some(drift::estimate(
-                &det,
-                &cal,
-                &cfg,
-                DriftMethod::Objects { arrest_speed_um_per_min: 2.0 },
-            )?),
-            (None, Some("median")) => Some(drift::estimate(&det, &cal, &cfg, DriftMethod::Median)?),
-            (None, Some(other)) => {
-                return Err(Error::param(
-                    "drift",
-                    format!("`{other}`: give None, \"objects\", \"median\" or a drift table"),
-                ))
-            }
+        let drift = match table {
+            Some(t) => Some(t),
+            None => drift_cfg.estimate(&det, &cal, &cfg, None, &|_| {})?,
         };
-        track::link_with_drift(&det, &cal, &cfg, drift.as_ref())
+        track::link(&det, &cal, &cfg, drift.as_ref())
     })?;
     tables::tracks(tracks).into_py(py)
 }
@@ -207,9 +189,16 @@ pub fn link<'py>(
 fn metrics_inputs(
     py: Python<'_>,
     tracks: &Bound<'_, PyDict>,
-    config: &str,
+    overrides: &str,
+    frame_interval: Option<f64>,
 ) -> PyResult<(leukotrack::Tracks, MetricsConfig)> {
-    let cfg: MetricsConfig = from_json(py, "metrics config", config)?;
+    let cfg = detached(py, || {
+        let mut cfg =
+            MetricsConfig { frame_interval_s: frame_interval, ..MetricsConfig::default() };
+        Overrides::from_json(overrides)?.metrics.apply(&mut cfg)?;
+        cfg.validate()?;
+        Ok(cfg)
+    })?;
     Ok((tables::tracks_from(tracks, "tracks")?, cfg))
 }
 
@@ -218,9 +207,10 @@ fn metrics_inputs(
 pub fn track_metrics<'py>(
     py: Python<'py>,
     tracks: &Bound<'py, PyDict>,
-    config: &str,
+    overrides: &str,
+    frame_interval: Option<f64>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let (tr, cfg) = metrics_inputs(py, tracks, config)?;
+    let (tr, cfg) = metrics_inputs(py, tracks, overrides, frame_interval)?;
     let m = detached(py, || metrics::track_metrics(&tr, &cfg))?;
     tables::track_metrics(m).into_py(py)
 }
@@ -230,9 +220,10 @@ pub fn track_metrics<'py>(
 pub fn steps<'py>(
     py: Python<'py>,
     tracks: &Bound<'py, PyDict>,
-    config: &str,
+    overrides: &str,
+    frame_interval: Option<f64>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let (tr, cfg) = metrics_inputs(py, tracks, config)?;
+    let (tr, cfg) = metrics_inputs(py, tracks, overrides, frame_interval)?;
     let s = detached(py, || metrics::steps_with(&tr, &cfg))?;
     tables::steps(s).into_py(py)
 }
@@ -242,9 +233,10 @@ pub fn steps<'py>(
 pub fn msd<'py>(
     py: Python<'py>,
     tracks: &Bound<'py, PyDict>,
-    config: &str,
+    overrides: &str,
+    frame_interval: Option<f64>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let (tr, cfg) = metrics_inputs(py, tracks, config)?;
+    let (tr, cfg) = metrics_inputs(py, tracks, overrides, frame_interval)?;
     let m = detached(py, || metrics::msd(&tr, &cfg))?;
     tables::msd(m).into_py(py)
 }
@@ -254,9 +246,10 @@ pub fn msd<'py>(
 pub fn autocorrelation<'py>(
     py: Python<'py>,
     tracks: &Bound<'py, PyDict>,
-    config: &str,
+    overrides: &str,
+    frame_interval: Option<f64>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let (tr, cfg) = metrics_inputs(py, tracks, config)?;
+    let (tr, cfg) = metrics_inputs(py, tracks, overrides, frame_interval)?;
     let a = detached(py, || metrics::autocorrelation(&tr, &cfg))?;
     tables::autocorrelation(a).into_py(py)
 }
@@ -267,9 +260,10 @@ pub fn autocorrelation<'py>(
 pub fn msd_fit<'py>(
     py: Python<'py>,
     tracks: &Bound<'py, PyDict>,
-    config: &str,
+    overrides: &str,
+    frame_interval: Option<f64>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (tr, cfg) = metrics_inputs(py, tracks, config)?;
+    let (tr, cfg) = metrics_inputs(py, tracks, overrides, frame_interval)?;
     let fit = detached(py, || {
         let set = TrackSet::new(&tr, &cfg)?;
         Ok(set.msd().fit_linear(set.dims(), cfg.fit_lag_frames))
@@ -283,9 +277,10 @@ pub fn msd_fit<'py>(
 pub fn analyze<'py>(
     py: Python<'py>,
     tracks: &Bound<'py, PyDict>,
-    config: &str,
+    overrides: &str,
+    frame_interval: Option<f64>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (tr, cfg) = metrics_inputs(py, tracks, config)?;
+    let (tr, cfg) = metrics_inputs(py, tracks, overrides, frame_interval)?;
     let a = detached(py, || metrics::analyze(&tr, &cfg))?;
     let summary = json_to_py(py, &to_json(py, &a.summary)?)?;
     let out = (
@@ -306,10 +301,13 @@ pub fn evaluate<'py>(
     truth: &Bound<'py, PyDict>,
     predicted: &Bound<'py, PyDict>,
     as_tracks: bool,
-    match_um: f64,
-    gap_frames: u32,
+    overrides: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let cfg = EvalConfig { match_um, gap_frames };
+    let cfg = detached(py, || {
+        serde_json::from_str::<EvalOverrides>(overrides)
+            .map_err(|e| Error::param("evaluate", e.to_string()))?
+            .config()
+    })?;
     let truth = tables::tracks_from(truth, "truth")?;
     let json = if as_tracks {
         let pred = tables::tracks_from(predicted, "tracks")?;
@@ -323,10 +321,26 @@ pub fn evaluate<'py>(
     json_to_py(py, &json)
 }
 
+/// A simulator configuration: `config` (JSON, `synth.json`'s fields) with the keyword
+/// `overrides` (JSON) applied and checked.
+fn synth_config(config: &str, overrides: &str) -> leukotrack::Result<SynthConfig> {
+    let mut cfg: SynthConfig = pipeline::stage_from_json("synth", config)?;
+    let o: SynthOverrides = serde_json::from_str(overrides).map_err(|e| {
+        let msg = e.to_string();
+        Error::param("synth", msg.split(" at line ").next().unwrap_or(&msg).to_string())
+    })?;
+    o.apply(&mut cfg)?;
+    Ok(cfg)
+}
+
 /// The ground truth of a simulation (`config` a `SynthConfig` as JSON), without images.
 #[pyfunction]
-pub fn synth_truth<'py>(py: Python<'py>, config: &str) -> PyResult<Bound<'py, PyList>> {
-    let cfg: SynthConfig = from_json(py, "synth config", config)?;
+pub fn synth_truth<'py>(
+    py: Python<'py>,
+    config: &str,
+    overrides: &str,
+) -> PyResult<Bound<'py, PyList>> {
+    let cfg = detached(py, || synth_config(config, overrides))?;
     let truth = detached(py, || Ok(Simulation::new(&cfg)?.truth().clone()))?;
     tables::tracks(truth).into_py(py)
 }
@@ -336,15 +350,16 @@ pub fn synth_truth<'py>(py: Python<'py>, config: &str) -> PyResult<Bound<'py, Py
 /// `progress(stage, done, total)` after each timepoint; Ctrl-C stops it, leaving no
 /// recording behind.
 #[pyfunction]
-#[pyo3(signature = (config, out_dir, deflate=false, progress=None))]
+#[pyo3(signature = (config, overrides, out_dir, deflate=false, progress=None))]
 pub fn synth_write<'py>(
     py: Python<'py>,
     config: &str,
+    overrides: &str,
     out_dir: PathBuf,
     deflate: bool,
     progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let cfg: SynthConfig = from_json(py, "synth config", config)?;
+    let cfg = detached(py, || synth_config(config, overrides))?;
     let ticker = Ticker::new(progress);
     let r = detached(py, || {
         let sim = Simulation::new(&cfg)?;

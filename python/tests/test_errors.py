@@ -19,9 +19,10 @@ def test_class_hierarchy():
 
 
 def test_a_panic_arrives_as_a_leukotrack_error():
-    with pytest.raises(lt.LeukotrackError, match="internal error.*boom") as e:
+    with pytest.raises(lt.InternalError, match="internal error.*boom") as e:
         _core._panic_for_tests("boom")
-    assert e.value.kind == "panic"
+    assert isinstance(e.value, lt.LeukotrackError) and isinstance(e.value, RuntimeError)
+    assert e.value.kind == "internal"
     assert isinstance(e.value, Exception)  # not pyo3's PanicException (a BaseException)
     # The interpreter goes on as before.
     assert lt.default_config()["channel"] == 0

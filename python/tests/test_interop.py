@@ -110,12 +110,13 @@ def test_the_issues_signatures_hold():
     assert all(r[k] == (kw, None) for k in ("voxel_size", "frame_interval", "shape", "page_order"))
     s = params(lt.segment)
     assert list(s)[0] == "volume_or_recording"
-    assert s["channel"] == (kw, 0) and s["cell_diameter"] == (kw, 10.0)
-    assert s["method"] == (kw, None) and s["voxel_size"] == (kw, None)
+    # Settings default to None ("the configuration's value", issue 14): no number restated.
+    assert s["channel"] == (kw, None) and s["cell_diameter"] == (kw, None)
+    assert s["detector"] == (kw, None) and s["method"] == (kw, None) and s["voxel_size"] == (kw, None)
     k = params(lt.link)
     assert list(k)[0] == "detections" and k["frame_interval"] == (kw, empty)
-    assert k["max_speed"] == (kw, 30.0) and k["max_distance"] == (kw, None)
-    assert k["gap_frames"] == (kw, 3) and k["predict"] == (kw, True)
+    assert k["max_speed"] == (kw, None) and k["max_distance"] == (kw, None)
+    assert k["gap_frames"] == (kw, None) and k["predict"] == (kw, None) and k["linker"] == (kw, None)
     t = params(lt.track)
     assert list(t)[:2] == ["path_or_recording", "config"] and t["config"] == (pos, None)
     assert inspect.Parameter.VAR_KEYWORD in {p for p, _ in t.values()}

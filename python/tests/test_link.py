@@ -62,7 +62,7 @@ def test_settings_change_the_result(truth):
     with_gaps = lt.link(holes, frame_interval=30, gap_frames=3)
     without = lt.link(holes, frame_interval=30, gap_frames=0)
     assert without["track_id"].nunique() > with_gaps["track_id"].nunique()
-    greedy = lt.link(det, frame_interval=30, method="greedy")
+    greedy = lt.link(det, frame_interval=30, linker="greedy")
     assert len(greedy) == len(det)
 
 

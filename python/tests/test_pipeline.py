@@ -86,12 +86,12 @@ def test_ctc_export_as_the_cli(cli, small, tmp_path):
 
 
 def test_overrides_are_the_clis_flags(cli, tmp_path, recording):
-    flags = ["--max-distance", "15", "--gap-frames", "2", "--drift", "median", "--method", "threshold",
+    flags = ["--max-distance", "15", "--gap-frames", "2", "--drift", "median", "--detector", "threshold",
              "--min-points", "3", "--2d", "--max-lag", "5", "--channel", "0", "--cell-diameter", "11",
              "--no-plots", "--no-trackmate"]
     run_cli(cli, tmp_path / "cli", *flags)
     a = lt.track(
-        recording, progress=False, max_distance=15, gap_frames=2, drift="median", method="threshold",
+        recording, progress=False, max_distance=15, gap_frames=2, drift="median", detector="threshold",
         min_points=3, two_d=True, max_lag=5, channel=0, cell_diameter=11, plots=False, trackmate_xml=False,
     )
     for file, attr in TABLES.items():
@@ -100,7 +100,7 @@ def test_overrides_are_the_clis_flags(cli, tmp_path, recording):
     assert cfg["link"]["gate"] == {"kind": "max_distance", "um": 15.0}
     assert cfg["segment"]["detector"]["kind"] == "threshold"
     assert cfg["drift"] == {"method": "median"}
-    assert cfg["export"] == {"trackmate_xml": False, "plots": False, "ctc": False}
+    assert cfg["export"] == {"trackmate_xml": False, "plots": False, "ctc": False, "labels": False}
     assert "x_um_corrected" in a.tracks.columns
 
 

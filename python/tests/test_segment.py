@@ -69,7 +69,7 @@ def test_any_memory_layout_gives_the_same_detections(recording):
 def test_threshold_method_and_settings(recording, truth):
     v = recording.volume(2, 0)
     blob = lt.segment(v, voxel_size=VOXEL)
-    thr = lt.segment(v, voxel_size=VOXEL, method="threshold")
+    thr = lt.segment(v, voxel_size=VOXEL, detector="threshold")
     assert not thr.equals(blob)
     s = lt.evaluate(thr.assign(frame=2), truth[truth.frame == 2])
     assert s["f1"] >= 0.8, s

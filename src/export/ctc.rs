@@ -13,7 +13,7 @@
 //!   the frame zero-padded to 3 digits (4 or more for recordings of 1000 frames or more); each
 //!   a 16-bit label image of the recording's size (z, y, x), one page per z plane, 0 =
 //!   background. The voxels are the segmentation's: every timepoint is segmented again
-//!   ([`segment_recording_with`], deterministic) and the voxels of each object are given the
+//!   by the caller (deterministic; [`crate::pipeline::Analysis::save`] does it) and the voxels of each object are given the
 //!   label of the segment whose point came from that object; objects in no track are left out
 //!   (0).
 //!
@@ -24,7 +24,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::io::write::{write_atomic, HyperstackWriter, SampleType};
 use crate::io::{Recording, Shape};
-use crate::segment::{segment_recording_with, SegmentConfig};
+use crate::segment::Segmentation;
 use crate::table::{Detections, Tracks};
 
 /// One line of `res_track.txt`: a gap-free track segment.
@@ -75,84 +75,109 @@ pub fn mask_name(frame: usize, n_frames: usize) -> String {
     format!("mask{frame:0width$}.tif")
 }
 
-/// Writes `res_track.txt` and the masks of `tracks` into `dir` (created if needed). See the
-/// [module docs](self).
-///
-/// `detections` is the table the tracks' `detection` column indexes (required) and must come
-/// from segmenting `recording`'s channel `channel` with `segment`: its `label` column names
-/// each detection's object in [`crate::segment::Segmentation::labels`]. Each timepoint is
-/// segmented again and checked against it (same label, same position), so masks never mix up
-/// objects. `progress(t)` is called after frame `t`'s mask is written.
-pub fn write(
-    dir: &Path,
-    tracks: &Tracks,
-    detections: &Detections,
-    recording: &Recording,
-    channel: usize,
-    segment: &SegmentConfig,
-    progress: &dyn Fn(usize),
-) -> Result<()> {
-    let (ctc, row_label) = segments(tracks)?;
-    let det_rows = tracks.detection.as_deref().ok_or_else(|| {
-        Error::data(
-            "the CTC masks need the tracks' `detection` column (the detection of each point)",
-        )
-    })?;
-    detections.validate()?;
-    let shape = recording.shape();
-    if let Some(i) = (0..tracks.len()).find(|&i| tracks.frame[i] as usize >= shape.t) {
-        return Err(Error::data(format!(
-            "track {} has a point in frame {}, but the recording has {} frames",
-            tracks.track_id.label(i),
-            tracks.frame[i],
-            shape.t
-        )));
-    }
-    let label_col = detections.column("label").and_then(|c| c.as_f64()).ok_or_else(|| {
-        Error::data(
-            "the detections have no numeric `label` column: they do not come from the segmentation",
-        )
-    })?;
-    // CTC label of each detection (0: in no track).
-    let mut det_ctc = vec![0u16; detections.len()];
-    for (r, &d) in det_rows.iter().enumerate() {
-        let slot = det_ctc.get_mut(d as usize).ok_or_else(|| {
-            Error::data(format!(
-                "track {} frame {} refers to detection {d}, but there are {} detections",
-                tracks.track_id.label(r),
-                tracks.frame[r],
-                detections.len()
-            ))
+/// Writes the CTC result format into a folder, one timepoint at a time: [`Writer::new`] checks
+/// the tracks against the detections and the recording, [`Writer::write_frame`] takes each
+/// timepoint's segmentation (the one the detections came from: the caller segments again, in
+/// order) and writes its `maskTTT.tif`, [`Writer::finish`] writes `res_track.txt`.
+pub struct Writer<'a> {
+    dir: std::path::PathBuf,
+    ctc: Vec<CtcTrack>,
+    detections: &'a Detections,
+    label_col: &'a [f64],
+    det_ctc: Vec<u16>,
+    by_frame: Vec<Vec<usize>>,
+    shape: Shape,
+    calibration: crate::calib::Calibration,
+    rec_path: std::path::PathBuf,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer of the tracks' masks and track file into `dir` (created), for `recording`.
+    pub fn new(
+        dir: &Path,
+        tracks: &Tracks,
+        detections: &'a Detections,
+        recording: &Recording,
+    ) -> Result<Self> {
+        let (ctc, row_label) = segments(tracks)?;
+        let det_rows = tracks.detection.as_deref().ok_or_else(|| {
+            Error::data(
+                "the CTC masks need the tracks' `detection` column (the detection of each point)",
+            )
         })?;
-        if detections.frame[d as usize] != tracks.frame[r] {
+        detections.validate()?;
+        let shape = recording.shape();
+        if let Some(i) = (0..tracks.len()).find(|&i| tracks.frame[i] as usize >= shape.t) {
             return Err(Error::data(format!(
-                "track {} has a point in frame {} from detection {d}, which is in frame {}",
-                tracks.track_id.label(r),
-                tracks.frame[r],
-                detections.frame[d as usize]
-            )));
-        }
-        *slot = row_label[r];
-    }
-    // Detection rows of each frame.
-    let mut by_frame: Vec<Vec<usize>> = vec![Vec::new(); shape.t];
-    for (i, &f) in detections.frame.iter().enumerate() {
-        if f as usize >= shape.t {
-            return Err(Error::data(format!(
-                "detection {i} is in frame {f}, but the recording has {} frames",
+                "track {} has a point in frame {}, but the recording has {} frames",
+                tracks.track_id.label(i),
+                tracks.frame[i],
                 shape.t
             )));
         }
-        by_frame[f as usize].push(i);
+        let label_col = detections.column("label").and_then(|c| c.as_f64()).ok_or_else(|| {
+            Error::data(
+                "the detections have no numeric `label` column: they do not come from the segmentation",
+            )
+        })?;
+        // CTC label of each detection (0: in no track).
+        let mut det_ctc = vec![0u16; detections.len()];
+        for (r, &d) in det_rows.iter().enumerate() {
+            let slot = det_ctc.get_mut(d as usize).ok_or_else(|| {
+                Error::data(format!(
+                    "track {} frame {} refers to detection {d}, but there are {} detections",
+                    tracks.track_id.label(r),
+                    tracks.frame[r],
+                    detections.len()
+                ))
+            })?;
+            if detections.frame[d as usize] != tracks.frame[r] {
+                return Err(Error::data(format!(
+                    "track {} has a point in frame {} from detection {d}, which is in frame {}",
+                    tracks.track_id.label(r),
+                    tracks.frame[r],
+                    detections.frame[d as usize]
+                )));
+            }
+            *slot = row_label[r];
+        }
+        // Detection rows of each frame.
+        let mut by_frame: Vec<Vec<usize>> = vec![Vec::new(); shape.t];
+        for (i, &f) in detections.frame.iter().enumerate() {
+            if f as usize >= shape.t {
+                return Err(Error::data(format!(
+                    "detection {i} is in frame {f}, but the recording has {} frames",
+                    shape.t
+                )));
+            }
+            by_frame[f as usize].push(i);
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        Ok(Writer {
+            dir: dir.to_path_buf(),
+            ctc,
+            detections,
+            label_col,
+            det_ctc,
+            by_frame,
+            shape,
+            calibration: recording.calibration().clone(),
+            rec_path: recording.path().to_path_buf(),
+        })
     }
 
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let calibration = recording.calibration().clone();
-    let mask_shape = Shape { t: 1, c: 1, ..shape };
-    let rec_path = recording.path().to_path_buf();
-    let frame_err =
-        |frame: usize, reason: String| Error::Frame { path: Some(rec_path.clone()), frame, reason };
-    segment_recording_with(recording, channel, segment, &mut |t, seg| {
+    /// Writes `maskTTT.tif` of timepoint `t` from its segmentation `seg`.
+    pub fn write_frame(&mut self, t: usize, seg: &Segmentation) -> Result<()> {
+        let frame_err = |frame: usize, reason: String| Error::Frame {
+            path: Some(self.rec_path.clone()),
+            frame,
+            reason,
+        };
+        let rows = self
+            .by_frame
+            .get(t)
+            .ok_or_else(|| frame_err(t, format!("the recording has {} frames", self.shape.t)))?;
+        let detections = self.detections;
         let d = &seg.detections;
         let seg_labels = d.column("label").and_then(|c| c.as_f64()).unwrap_or(&[]);
         let n_objects = seg_labels.iter().fold(0usize, |m, &l| m.max(l as usize));
@@ -163,8 +188,8 @@ pub fn write(
         }
         let mut lut = vec![0u16; n_objects + 1];
         let z = |dets: &Detections, i: usize| dets.z_um.as_ref().map_or(0.0, |z| z[i]);
-        for &i in &by_frame[t] {
-            let l = label_col[i];
+        for &i in rows {
+            let l = self.label_col[i];
             let j = if l >= 1.0 && l.fract() == 0.0 && (l as usize) <= n_objects {
                 object_row[l as usize]
             } else {
@@ -183,17 +208,17 @@ pub fn write(
                     ),
                 ));
             }
-            lut[l as usize] = det_ctc[i];
+            lut[l as usize] = self.det_ctc[i];
         }
         let labels = seg.labels();
-        let mut present = vec![false; ctc.len() + 1];
+        let mut present = vec![false; self.ctc.len() + 1];
         let mask = labels.mapv(|v| {
             let c = lut.get(v as usize).copied().unwrap_or(0);
             present[c as usize] = true;
             u32::from(c)
         });
-        for &i in &by_frame[t] {
-            let c = det_ctc[i];
+        for &i in rows {
+            let c = self.det_ctc[i];
             if c != 0 && !present[c as usize] {
                 return Err(frame_err(
                     t,
@@ -201,20 +226,23 @@ pub fn write(
                 ));
             }
         }
-        let path = dir.join(mask_name(t, shape.t));
-        let mut w = HyperstackWriter::create(&path, mask_shape, SampleType::U16, &calibration)?;
+        let path = self.dir.join(mask_name(t, self.shape.t));
+        let mask_shape = Shape { t: 1, c: 1, ..self.shape };
+        let mut w =
+            HyperstackWriter::create(&path, mask_shape, SampleType::U16, &self.calibration)?;
         w.write_labels(&mask)?;
-        w.finish()?;
-        progress(t);
-        Ok(())
-    })?;
+        w.finish()
+    }
 
-    write_atomic(&dir.join("res_track.txt"), |w| {
-        for s in &ctc {
-            writeln!(w, "{} {} {} {}", s.label, s.begin, s.end, s.parent)?;
-        }
-        Ok(())
-    })
+    /// Writes `res_track.txt` (after the masks).
+    pub fn finish(self) -> Result<()> {
+        write_atomic(&self.dir.join("res_track.txt"), |w| {
+            for s in &self.ctc {
+                writeln!(w, "{} {} {} {}", s.label, s.begin, s.end, s.parent)?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// Reads a CTC track file (`res_track.txt` or `man_track.txt`): one `L B E P` line per track,

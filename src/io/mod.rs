@@ -459,6 +459,7 @@ pub struct Recording {
     planes: Vec<PlaneRef>,
     reference: PageInfo,
     warnings: Vec<String>,
+    options: ReadOptions,
 }
 
 impl fmt::Debug for Recording {
@@ -552,6 +553,7 @@ impl Recording {
             planes: layout.planes,
             reference: layout.page,
             warnings: layout.warnings,
+            options: opts.clone(),
         })
     }
 
@@ -590,6 +592,42 @@ impl Recording {
     /// Warnings from opening (missing calibration, guessed axes).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+    /// The caller's overrides it was opened with ([`Recording::open_with`]).
+    pub fn options(&self) -> &ReadOptions {
+        &self.options
+    }
+    /// Opens the same recording again (same path, same overrides): for a second pass over
+    /// its timepoints, e.g. the label images written after an analysis.
+    pub fn reopen(&self) -> Result<Self> {
+        Self::open_with(&self.path, &self.options)
+    }
+
+    /// What `leukotrack info --json` prints: shape, pixel type, calibration and where each
+    /// value came from, format, page order, files, per-frame times, warnings.
+    pub fn info(&self) -> serde_json::Value {
+        let s = self.shape;
+        let cal = &self.calibration;
+        let v = |x: Option<crate::calib::Value>| x.map(|x| x.value);
+        let src = |x: Option<crate::calib::Value>| x.map(|x| x.source.name());
+        serde_json::json!({
+            "path": self.path.display().to_string(),
+            "format": self.format,
+            "shape": {"t": s.t, "c": s.c, "z": s.z, "y": s.y, "x": s.x},
+            "dtype": self.dtype.name(),
+            "voxel_size_um": {"x": v(cal.voxel_x_um), "y": v(cal.voxel_y_um), "z": v(cal.voxel_z_um)},
+            "frame_interval_s": v(cal.frame_interval_s),
+            "calibrated": cal.is_calibrated(),
+            "calibration_source": {
+                "x": src(cal.voxel_x_um), "y": src(cal.voxel_y_um), "z": src(cal.voxel_z_um),
+                "frame_interval": src(cal.frame_interval_s),
+            },
+            "page_order": self.order.to_string(),
+            "stored_dtype": self.stored_dtype(),
+            "files": self.files.len(),
+            "frame_times_s": cal.frame_times_s,
+            "warnings": self.warnings,
+        })
     }
 
     /// Reads the (z, y, x) stack of timepoint `t`, channel `c`, in [`Recording::dtype`].

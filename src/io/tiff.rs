@@ -386,6 +386,7 @@ impl TiffFile {
 
 fn page_info(p: &Parser, entries: &[Entry], page: usize) -> Result<PageInfo> {
     let perr = |reason: String| p.page_err(page, reason);
+    let uerr = |reason: String| Error::unsupported(p.path, Some(page), reason);
     let get = |tag: u16| -> Result<Option<u64>> {
         find(entries, tag).map(|e| p.uint(e, page)).transpose()
     };
@@ -403,19 +404,19 @@ fn page_info(p: &Parser, entries: &[Entry], page: usize) -> Result<PageInfo> {
         None => vec![1],
     };
     if samples != 1 || planar != 1 {
-        return Err(perr(format!(
+        return Err(uerr(format!(
             "{samples} samples per pixel ({}): only single-sample (grayscale) pages can be read; save channels as separate pages",
             if planar == 2 { "planar-separate" } else { "interleaved" }
         )));
     }
     if matches!(photometric, Some(2) | Some(5) | Some(6) | Some(8)) {
-        return Err(perr(format!(
+        return Err(uerr(format!(
             "photometric interpretation {} (colour) is not a grayscale image",
             photometric.unwrap_or(0)
         )));
     }
     if fill_order != 1 {
-        return Err(perr(format!("FillOrder {fill_order} (bit-reversed bytes) is not supported")));
+        return Err(uerr(format!("FillOrder {fill_order} (bit-reversed bytes) is not supported")));
     }
     let bps = bits.first().copied().unwrap_or(1);
     let stored = match (bps, format) {
@@ -430,7 +431,7 @@ fn page_info(p: &Parser, entries: &[Entry], page: usize) -> Result<PageInfo> {
                 3 => "floating point",
                 _ => "unknown sample format",
             };
-            return Err(perr(format!(
+            return Err(uerr(format!(
                 "unsupported pixel type ({b}-bit {kind}): supported are uint8, uint16, int16 (read as float32) and float32"
             )));
         }
@@ -452,7 +453,7 @@ fn page_info(p: &Parser, entries: &[Entry], page: usize) -> Result<PageInfo> {
                 50002 => "JPEG XL",
                 _ => "unknown",
             };
-            return Err(perr(format!(
+            return Err(uerr(format!(
                 "unsupported compression {c} ({name}): supported are none, LZW, Deflate and PackBits"
             )));
         }
@@ -462,7 +463,7 @@ fn page_info(p: &Parser, entries: &[Entry], page: usize) -> Result<PageInfo> {
         (2, Stored::U8 | Stored::U16 | Stored::I16) => {}
         (3, Stored::F32) => {}
         (pr, s) => {
-            return Err(perr(format!("unsupported predictor {pr} for {} samples", s.name())))
+            return Err(uerr(format!("unsupported predictor {pr} for {} samples", s.name())))
         }
     }
     if width == 0 || height == 0 {

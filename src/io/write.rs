@@ -118,6 +118,13 @@ impl HyperstackWriter {
         Self::create_inner(path.as_ref(), shape, sample, calibration, u32::MAX as u64, false)
     }
 
+    /// The writer of a recording's label images (`labels.tif`): one uint16 channel of its
+    /// shape and calibration; give each timepoint with [`HyperstackWriter::write_labels`].
+    pub fn labels(path: impl AsRef<Path>, recording: &crate::io::Recording) -> Result<Self> {
+        let shape = Shape { c: 1, ..recording.shape() };
+        Self::create(path, shape, SampleType::U16, recording.calibration())
+    }
+
     /// As [`HyperstackWriter::create`], with every plane deflate-compressed (TIFF compression
     /// 8, one strip per plane; all IFDs follow the pixel data). Compressed files must stay under
     /// 4 GiB (classic TIFF offsets).

@@ -1,42 +1,47 @@
 //! The analysis' settings: [`MetricsConfig`] and the directionality [`Reference`], with their
 //! validation.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
 /// Settings of the motility analysis (serde; every field has a default).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsConfig {
     /// Frame interval, s: a lag of k frames lasts k × this. `None`: the median over all steps
     /// of (time difference / frame difference) (the lower middle value for an even count).
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub frame_interval_s: Option<f64>,
-    /// A step slower than this counts as arrested, µm/min (default 2, after Mempel et al.
-    /// 2004 and Beltman et al. 2009).
+    /// A step slower than this counts as arrested, µm/min (after Mempel et al. 2004 and
+    /// Beltman et al. 2009).
+    #[schemars(range(min = 0))]
     pub arrest_threshold_um_per_min: f64,
     /// Analyse the xy projection (drop z), as many papers do. Tracks without z are always 2D.
     pub two_d: bool,
-    /// Tracks with fewer points are left out of every result (default 1: none is).
+    /// Tracks with fewer points are left out of every result (1: none is).
     pub min_points: usize,
     /// Leave out every track with a point flagged in the `touches_border` column of the tracks
     /// (numbers: non-zero; text: `true`/`yes`/`1`). An error when that column is absent.
     pub exclude_border: bool,
     /// Largest lag of the MSD and the autocorrelation, frames. `None`: every lag present.
+    #[schemars(range(min = 1))]
     pub max_lag_frames: Option<u32>,
     /// First and last lag (frames, inclusive) of the linear MSD fit that gives the motility
     /// coefficient. `None`: chosen automatically (see
     /// [`Msd::auto_fit_range`](super::Msd::auto_fit_range)).
+    #[schemars(extend("minimum" = 1))]
     pub fit_lag_frames: Option<[u32; 2]>,
     /// A reference direction or point: adds the directionality columns per track.
     pub reference: Option<Reference>,
     /// Adds `staggered_straightness` per track (celltrackR's `staggered(straightness)`).
     pub staggered: bool,
-    /// Axes of the Hotelling test: `false` (default) x and y only, as celltrackR's
+    /// Axes of the Hotelling test: `false` x and y only, as celltrackR's
     /// `hotellingsTest` does even for 3D data; `true` every axis of the analysis.
     pub hotelling_all_axes: bool,
     /// Steps skipped between two steps used by the Hotelling and Rayleigh tests (celltrackR's
-    /// `step.spacing`, default 0): consecutive steps of a persistent cell are correlated, which
+    /// `step.spacing`): consecutive steps of a persistent cell are correlated, which
     /// the tests assume they are not.
     pub test_step_spacing: usize,
 }
@@ -60,7 +65,7 @@ impl Default for MetricsConfig {
 }
 
 /// What directionality is measured against (z is ignored in a 2D analysis).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reference {
     /// A direction (x, y, z); only its orientation counts.
@@ -78,25 +83,11 @@ pub enum Reference {
 impl MetricsConfig {
     /// Checks every value; errors name the parameter.
     pub fn validate(&self) -> Result<()> {
-        if let Some(f) = self.frame_interval_s {
-            if !(f.is_finite() && f > 0.0) {
-                return Err(Error::param("frame_interval_s", format!("must be > 0 s, got {f}")));
-            }
-        }
-        let a = self.arrest_threshold_um_per_min;
-        if !(a.is_finite() && a >= 0.0) {
-            return Err(Error::param(
-                "arrest_threshold_um_per_min",
-                format!("must be ≥ 0 µm/min, got {a}"),
-            ));
-        }
-        if self.max_lag_frames == Some(0) {
-            return Err(Error::param("max_lag_frames", "must be at least 1 frame"));
-        }
+        crate::pipeline::settings::check(self, "metrics")?;
         if let Some([lo, hi]) = self.fit_lag_frames {
             if lo == 0 || hi <= lo {
                 return Err(Error::param(
-                    "fit_lag_frames",
+                    "metrics.fit_lag_frames",
                     format!("give two lags 1 ≤ first < last, got [{lo}, {hi}]"),
                 ));
             }
@@ -106,7 +97,7 @@ impl MetricsConfig {
                 // (A direction along z alone is refused later, for a 2D analysis.)
                 if !vector.iter().all(|c| c.is_finite()) || vector == [0.0; 3] {
                     return Err(Error::param(
-                        "reference_direction",
+                        "metrics.reference.vector",
                         format!("must be a finite non-zero vector, got {vector:?}"),
                     ));
                 }
@@ -115,7 +106,7 @@ impl MetricsConfig {
                 if !position_um.iter().all(|c| c.is_finite()) =>
             {
                 return Err(Error::param(
-                    "reference_point",
+                    "metrics.reference.position_um",
                     format!("must be finite, got {position_um:?}"),
                 ));
             }

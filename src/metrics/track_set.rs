@@ -272,7 +272,7 @@ fn project_reference(r: Reference, dims: usize) -> Result<Reference> {
             let n = dot(v, v).sqrt();
             if n == 0.0 {
                 return Err(Error::param(
-                    "reference_direction",
+                    "metrics.reference.vector",
                     format!("{vector:?} has no x or y component, and the analysis is 2D"),
                 ));
             }
@@ -417,7 +417,7 @@ fn border_flags(tracks: &Tracks) -> Result<Vec<bool>> {
     }
     match flags {
         None => Err(Error::param(
-            "exclude_border",
+            "metrics.exclude_border",
             "the tracks have no `touches_border` column to exclude border tracks by",
         )),
         Some(Column::Float(v)) => Ok(v.iter().map(|&x| x != 0.0 && !x.is_nan()).collect()),

@@ -347,10 +347,7 @@ fn analyse(
     }
     let rec = Recording::open_with(&input.path, &config.read.options()?)?;
     let mut analysis = super::run(&rec, config, progress)?;
-    analysis.save(dir)?;
-    if config.export.ctc {
-        analysis.save_ctc(dir, &rec, progress)?;
-    }
+    analysis.save(dir, progress)?;
     let row = Row::from_analysis(input, &analysis, t0.elapsed().as_secs_f64());
     let mut files = Vec::new();
     list_files(dir, "", &mut files)?;
@@ -443,4 +440,62 @@ pub fn jobs_for(inputs: &[Input], config: &Config, max_jobs: usize) -> usize {
         _ => 1,
     };
     fit.clamp(1, max_jobs.max(1))
+}
+
+/// Analyses every input with [`run_one`], `jobs` at a time, into `out_root/<name>/`, keeping
+/// `out_root/summary.csv` current after each recording; `on_row` sees each row as it is made.
+/// Returns the rows in input order (a failure is a row; [`check`] turns failures into an
+/// error).
+pub fn run_all(
+    inputs: &[Input],
+    out_root: &Path,
+    config: &Config,
+    jobs: usize,
+    on_row: &(dyn Fn(&Input, &Row) + Sync),
+) -> Result<Vec<Row>> {
+    if jobs == 0 {
+        return Err(Error::param("jobs", "must be ≥ 1"));
+    }
+    std::fs::create_dir_all(out_root).map_err(|e| Error::io(out_root, e))?;
+    let summary = out_root.join("summary.csv");
+    let rows: std::sync::Mutex<Vec<Option<Row>>> = std::sync::Mutex::new(vec![None; inputs.len()]);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let written: std::sync::Mutex<Result<()>> = std::sync::Mutex::new(Ok(()));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(inputs.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(input) = inputs.get(i) else { break };
+                let row = run_one(input, out_root, config, &|_| true);
+                on_row(input, &row);
+                if let Ok(mut r) = rows.lock() {
+                    r[i] = Some(row);
+                    let done: Vec<Row> = r.iter().flatten().cloned().collect();
+                    if let Err(e) = write_summary(&summary, &done) {
+                        if let Ok(mut w) = written.lock() {
+                            *w = Err(e);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    written.into_inner().map_err(|_| Error::internal("a batch worker panicked"))??;
+    let rows: Vec<Row> = rows
+        .into_inner()
+        .map_err(|_| Error::internal("a batch worker panicked"))?
+        .into_iter()
+        .flatten()
+        .collect();
+    write_summary(&summary, &rows)?;
+    Ok(rows)
+}
+
+/// [`Error::Batch`] when some of `rows` failed, naming the summary table `summary`.
+pub fn check(rows: &[Row], summary: &Path) -> Result<()> {
+    let failed = rows.iter().filter(|r| r.status == Status::Failed).count();
+    if failed > 0 {
+        return Err(Error::Batch { failed, total: rows.len(), summary: summary.to_path_buf() });
+    }
+    Ok(())
 }

@@ -25,29 +25,71 @@
 //! ```
 
 pub mod batch;
+pub mod overrides;
+pub mod settings;
+
+pub use overrides::Overrides;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ndarray::Array2;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::calib::{Calibration, Source, VoxelSize};
+use crate::calib::{Calibration, VoxelSize};
 use crate::error::{Error, Result};
 use crate::io::write::write_atomic;
 use crate::io::{PageOrder, ReadOptions, Recording, Volume};
 use crate::metrics::{self, MetricsConfig};
-use crate::segment::{self, SegmentConfig, Segmentation};
+use crate::segment::{self, SegmentConfig};
 use crate::table::{Detections, Tracks};
 use crate::track::drift::{self, Drift, DriftMethod};
 use crate::track::{self, LinkConfig};
 
-/// The commented default configuration file (`leukotrack config --default`): every key, its
-/// unit and its meaning. It parses to [`Config::default`] (a test checks it).
-pub const DEFAULT_TOML: &str = include_str!("default.toml");
+/// The commented default configuration file, but for its `[export]` table, whose switches
+/// [`Config::default_toml`] lists from the settings table (so an export format adds its
+/// switch in one place, [`ExportConfig`]).
+const DEFAULT_TOML: &str = include_str!("default.toml");
+
+/// The full commented default file.
+static DEFAULT_FILE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut text = DEFAULT_TOML.lines().filter(|l| !l.starts_with("# (the export switches")).fold(
+        String::new(),
+        |mut t, l| {
+            t.push_str(l);
+            t.push('\n');
+            t
+        },
+    );
+    for s in settings::settings_of::<ExportConfig>("") {
+        let help = s.help.split_whitespace().collect::<Vec<_>>().join(" ");
+        text.push_str(&format!("# {help}\n{} = {}\n", s.key, s.default));
+    }
+    text
+});
+
+/// Reads one stage's settings saved as JSON (`segment.json`, `synth.json`: any key may be
+/// left out, it takes its default); an unknown key or a wrong type is an error naming the
+/// file and the key.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Error::param("config", format!("{}: {e}", path.display())))
+}
+
+/// One stage's table given as JSON (Python's `config=` of a stage function): any key may be
+/// left out (its default); an unknown key names the nearest valid one and the stage.
+pub fn stage_from_json<T: serde::de::DeserializeOwned>(stage: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg);
+        Error::param(stage, overrides::with_nearest(msg))
+    })
+}
 
 /// Every setting of the pipeline, one table per stage.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// The channel the cells are segmented in (0-based); intensities are measured in all.
@@ -67,12 +109,14 @@ pub struct Config {
 }
 
 /// Overrides of the recording's metadata (each wins over the file's value).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReadConfig {
-    /// Voxel size `[x, y, z]`, µm.
+    /// Voxel size `[x, y, z]`, µm (overrides the file's).
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub voxel_size_um: Option<[f64; 3]>,
-    /// Frame interval, s.
+    /// Frame interval, s (overrides the file's).
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub frame_interval_s: Option<f64>,
     /// Sizes for files whose metadata do not give them.
     pub shape: Option<TczShape>,
@@ -81,14 +125,17 @@ pub struct ReadConfig {
 }
 
 /// Numbers of timepoints, channels and z planes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TczShape {
     /// Timepoints.
+    #[schemars(range(min = 1))]
     pub t: usize,
     /// Channels.
+    #[schemars(range(min = 1))]
     pub c: usize,
     /// z planes.
+    #[schemars(range(min = 1))]
     pub z: usize,
 }
 
@@ -122,7 +169,7 @@ impl ReadConfig {
 }
 
 /// How tissue drift is removed before linking.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DriftConfig {
     /// No correction (the default).
@@ -136,6 +183,8 @@ pub enum DriftConfig {
     /// Median step of reference objects: arrested cells or static debris.
     Objects {
         /// Tracks slower than this after a first correction are references, µm/min.
+        #[serde(default = "objects_arrest_speed")]
+        #[schemars(extend("exclusiveMinimum" = 0))]
         arrest_speed_um_per_min: f64,
     },
     /// Median step of all linked cells — unsafe for directed migration (it removes it).
@@ -147,7 +196,17 @@ pub enum DriftConfig {
     },
 }
 
+fn objects_arrest_speed() -> f64 {
+    DriftConfig::OBJECTS_ARREST_SPEED_UM_PER_MIN
+}
+
 impl DriftConfig {
+    /// The arrest speed of `objects` when none is given, µm/min.
+    pub const OBJECTS_ARREST_SPEED_UM_PER_MIN: f64 = 2.0;
+
+    /// The method names of the command-line form.
+    pub const METHODS: [&'static str; 4] = ["none", "channel:N", "objects", "median"];
+
     /// Parses the command-line form `none`, `channel:N`, `objects` or `median`.
     pub fn parse(s: &str) -> Result<Self> {
         let bad = || {
@@ -158,7 +217,9 @@ impl DriftConfig {
         };
         Ok(match s.trim() {
             "none" => DriftConfig::None,
-            "objects" => DriftConfig::Objects { arrest_speed_um_per_min: 2.0 },
+            "objects" => DriftConfig::Objects {
+                arrest_speed_um_per_min: DriftConfig::OBJECTS_ARREST_SPEED_UM_PER_MIN,
+            },
             "median" => DriftConfig::Median,
             other => match other.strip_prefix("channel:") {
                 Some(n) => DriftConfig::Channel { channel: n.trim().parse().map_err(|_| bad())? },
@@ -167,14 +228,44 @@ impl DriftConfig {
         })
     }
 
-    fn validate(&self, channels: Option<usize>) -> Result<()> {
-        match *self {
-            DriftConfig::Objects { arrest_speed_um_per_min: v } if !(v.is_finite() && v > 0.0) => {
-                Err(Error::param(
-                    "drift.arrest_speed_um_per_min",
-                    format!("must be > 0 µm/min, got {v}"),
-                ))
+    /// The drift this method finds (`None` for [`DriftConfig::None`]): read from its table,
+    /// estimated from a reference channel of `recording` (`progress` after each timepoint), or
+    /// from `detections` linked once without correction with the linker's settings `link`.
+    pub fn estimate(
+        &self,
+        detections: &Detections,
+        calibration: &Calibration,
+        link: &LinkConfig,
+        recording: Option<&Recording>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Option<Drift>> {
+        Ok(match self {
+            DriftConfig::None => None,
+            DriftConfig::Table { path } => Some(Drift::read_csv(path)?),
+            &DriftConfig::Channel { channel } => {
+                let rec = recording.ok_or_else(|| {
+                    Error::param(
+                        "drift.method",
+                        "`channel:N` needs the recording; from detections give objects or median",
+                    )
+                })?;
+                Some(drift::estimate_from_channel(rec, channel, progress)?)
             }
+            &DriftConfig::Objects { arrest_speed_um_per_min } => Some(drift::estimate(
+                detections,
+                calibration,
+                link,
+                DriftMethod::Objects { arrest_speed_um_per_min },
+            )?),
+            DriftConfig::Median => {
+                Some(drift::estimate(detections, calibration, link, DriftMethod::Median)?)
+            }
+        })
+    }
+
+    fn validate(&self, channels: Option<usize>) -> Result<()> {
+        settings::check(self, "drift")?;
+        match *self {
             DriftConfig::Channel { channel } if channels.is_some_and(|c| channel >= c) => {
                 Err(Error::param(
                     "drift.channel",
@@ -190,21 +281,24 @@ impl DriftConfig {
 }
 
 /// Optional outputs of [`Analysis::save`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExportConfig {
-    /// `tracks.xml` in TrackMate's format (default on).
+    /// `tracks.xml` in TrackMate's format, for Fiji.
     pub trackmate_xml: bool,
-    /// `plots/` (PNG and SVG; default on).
+    /// `plots/`: tracks, MSD, speeds (PNG and SVG).
     pub plots: bool,
-    /// The Cell Tracking Challenge result format (`res_track.txt`, `maskTTT.tif`);
-    /// default off: it segments the recording a second time for the label images.
+    /// The Cell Tracking Challenge result format (`res_track.txt`, `maskTTT.tif`); it segments
+    /// the recording a second time for the label images.
     pub ctc: bool,
+    /// `labels.tif`: the label image of every timepoint (uint16); it segments the recording a
+    /// second time, in the same pass as the CTC masks.
+    pub labels: bool,
 }
 
 impl Default for ExportConfig {
     fn default() -> Self {
-        ExportConfig { trackmate_xml: true, plots: true, ctc: false }
+        ExportConfig { trackmate_xml: true, plots: true, ctc: false, labels: false }
     }
 }
 
@@ -213,7 +307,7 @@ impl Config {
     /// the key (and the line).
     pub fn from_toml_str(text: &str) -> Result<Self> {
         let cfg: Config = toml::from_str(text).map_err(|e| {
-            let msg = e.message().to_string();
+            let msg = overrides::with_nearest(e.message());
             let key = e
                 .span()
                 .and_then(|s| text.get(s))
@@ -229,6 +323,29 @@ impl Config {
             )
         })?;
         cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Parses a configuration given as JSON (Python's `config=` dict); any key may be left out
+    /// (its default), an unknown key names the nearest valid one, values are checked.
+    pub fn from_json_str(text: &str) -> Result<Self> {
+        let cfg: Config = serde_json::from_str(text).map_err(|e| {
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg);
+            Error::param("config", overrides::with_nearest(msg))
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The effective configuration of a run: `base` (JSON of a configuration; `None`: the
+    /// defaults) with the keyword overrides `overrides` (JSON) applied and checked.
+    pub fn resolve_json(base: Option<&str>, overrides: &str) -> Result<Self> {
+        let mut cfg = match base {
+            Some(text) => Self::from_json_str(text)?,
+            None => Config::default(),
+        };
+        cfg.apply(&Overrides::from_json(overrides)?)?;
         Ok(cfg)
     }
 
@@ -249,26 +366,20 @@ impl Config {
         toml::to_string(self).map_err(|e| Error::data(format!("config to TOML: {e}")))
     }
 
-    /// The commented default file (the same text as [`DEFAULT_TOML`]).
+    /// The commented default file (`leukotrack config --default`): every key, its unit and
+    /// its meaning. It parses to [`Config::default`] (a test checks it).
     pub fn default_toml() -> &'static str {
-        DEFAULT_TOML
+        &DEFAULT_FILE
     }
 
-    /// Checks every stage's values; the error names the stage and key.
+    /// Checks every stage's values; the error names the key path (`link.gap_frames`).
     pub fn validate(&self) -> Result<()> {
-        let within = |stage: &str, r: Result<()>| {
-            r.map_err(|e| match e {
-                Error::InvalidParameter { name, reason } => {
-                    Error::param(format!("{stage}.{name}"), reason)
-                }
-                other => other,
-            })
-        };
+        settings::check(&self.read, "read")?;
         self.read.options()?;
-        within("segment", self.segment.validate())?;
-        within("link", self.link.validate())?;
-        within("metrics", self.metrics.validate())?;
-        self.drift.validate(None)
+        self.segment.validate()?;
+        self.drift.validate(None)?;
+        self.link.validate()?;
+        self.metrics.validate()
     }
 }
 
@@ -336,6 +447,8 @@ pub struct Analysis {
     pub image: crate::export::ImageInfo,
     /// Effective configuration, recording, counts and timings (`summary.json`).
     pub summary: Summary,
+    /// The recording's path and read options, to read it again for the label images.
+    source: (PathBuf, ReadOptions),
 }
 
 /// The contents of `summary.json`.
@@ -417,14 +530,6 @@ pub struct Timings {
     pub total: f64,
 }
 
-fn source_name(s: Source) -> &'static str {
-    match s {
-        Source::File => "file",
-        Source::User => "user",
-        Source::Default => "default",
-    }
-}
-
 /// The name of a recording: its file name without `.ome.tif`, `.ome.tiff`, `.tif` or `.tiff`.
 pub fn recording_name(path: &Path) -> String {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -472,32 +577,10 @@ fn accumulate_projection(acc: &mut Option<Array2<f32>>, v: &Volume) {
 /// metrics. Memory holds a few timepoints, never the recording. `progress` is called as
 /// stages advance; returning `false` stops the run with [`Error::Interrupted`].
 pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Result<Analysis> {
-    run_with(recording, config, progress, &mut |_, _| Ok(()))
-}
-
-/// As [`run`], lending each timepoint's segmentation to `on_frame` as it is made (e.g. to
-/// write its label image).
-pub fn run_with(
-    recording: &Recording,
-    config: &Config,
-    progress: ProgressFn,
-    on_frame: &mut dyn FnMut(usize, &Segmentation) -> Result<()>,
-) -> Result<Analysis> {
     let start = Instant::now();
     config.validate()?;
     let shape = recording.shape();
     config.drift.validate(Some(shape.c))?;
-    if config.channel >= shape.c {
-        return Err(Error::param(
-            "channel",
-            format!(
-                "channel {} does not exist: {} has {} channel(s), numbered from 0",
-                config.channel,
-                recording.path().display(),
-                shape.c
-            ),
-        ));
-    }
     let cal: Calibration = recording.calibration().clone();
     let voxel = cal.voxel_size_um().map_err(|e| with_path(e, recording.path()))?;
     let frame_interval = cal.frame_interval_s().map_err(|e| with_path(e, recording.path()))?;
@@ -513,58 +596,34 @@ pub fn run_with(
     // Segmentation, streamed; the projection is accumulated from the same volumes.
     let t0 = Instant::now();
     report(Stage::Segment, 0, shape.t)?;
-    let mut detections: Option<Detections> = None;
+    let mut detections = segment::empty_detections(shape.z > 1, shape.c);
     let mut projection: Option<Array2<f32>> = None;
-    segment::segment_recording_volumes(
-        recording,
-        config.channel,
-        &config.segment,
-        &mut |t, chans, seg| {
-            accumulate_projection(&mut projection, &chans[config.channel]);
-            on_frame(t, &seg)?;
-            match &mut detections {
-                None => detections = Some(seg.detections),
-                Some(d) => d.append(seg.detections)?,
-            }
-            report(Stage::Segment, t + 1, shape.t)
-        },
-    )?;
-    let detections = match detections {
-        Some(d) => d,
-        None => segment::segment_recording(recording, config.channel, &config.segment, &|_| {})?,
-    };
+    for frame in segment::frames(recording, config.channel, &config.segment)? {
+        let frame = frame?;
+        accumulate_projection(&mut projection, &frame.volumes[config.channel]);
+        if frame.t == 0 {
+            detections = frame.segmentation.detections;
+        } else {
+            detections.append(frame.segmentation.detections)?;
+        }
+        report(Stage::Segment, frame.t + 1, shape.t)?;
+    }
     timings.segment = t0.elapsed().as_secs_f64();
 
     // Drift: from a channel, or from the detections (linked once without correction).
     let t0 = Instant::now();
     report(Stage::Drift, 0, shape.t)?;
-    let drift = match &config.drift {
-        DriftConfig::None => None,
-        DriftConfig::Table { path } => Some(Drift::read_csv(path)?),
-        &DriftConfig::Channel { channel } => {
-            let tick = std::sync::atomic::AtomicUsize::new(0);
-            let d = drift::estimate_from_channel(recording, channel, &|_| {
-                let n = tick.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                progress(Progress { stage: Stage::Drift, done: n.min(shape.t), total: shape.t });
-            })?;
-            Some(d)
-        }
-        &DriftConfig::Objects { arrest_speed_um_per_min } => Some(drift::estimate(
-            &detections,
-            &cal,
-            &config.link,
-            DriftMethod::Objects { arrest_speed_um_per_min },
-        )?),
-        DriftConfig::Median => {
-            Some(drift::estimate(&detections, &cal, &config.link, DriftMethod::Median)?)
-        }
-    };
+    let tick = std::sync::atomic::AtomicUsize::new(0);
+    let drift = config.drift.estimate(&detections, &cal, &config.link, Some(recording), &|_| {
+        let n = tick.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        progress(Progress { stage: Stage::Drift, done: n.min(shape.t), total: shape.t });
+    })?;
     report(Stage::Drift, shape.t, shape.t)?;
     timings.drift = t0.elapsed().as_secs_f64();
 
     let t0 = Instant::now();
     report(Stage::Link, 0, 1)?;
-    let tracks = track::link_with_drift(&detections, &cal, &config.link, drift.as_ref())?;
+    let tracks = track::link(&detections, &cal, &config.link, drift.as_ref())?;
     report(Stage::Link, 1, 1)?;
     timings.link = t0.elapsed().as_secs_f64();
 
@@ -590,10 +649,10 @@ pub fn run_with(
             voxel_size_um: voxel.to_array(),
             frame_interval_s: frame_interval,
             calibration_source: CalibrationSource {
-                x: cal.voxel_x_um.map_or("default", |v| source_name(v.source)),
-                y: cal.voxel_y_um.map_or("default", |v| source_name(v.source)),
-                z: cal.voxel_z_um.map_or("default", |v| source_name(v.source)),
-                frame_interval: cal.frame_interval_s.map_or("default", |v| source_name(v.source)),
+                x: cal.voxel_x_um.map_or("default", |v| v.source.name()),
+                y: cal.voxel_y_um.map_or("default", |v| v.source.name()),
+                z: cal.voxel_z_um.map_or("default", |v| v.source.name()),
+                frame_interval: cal.frame_interval_s.map_or("default", |v| v.source.name()),
             },
         },
         config: config.clone(),
@@ -618,6 +677,7 @@ pub fn run_with(
         image: crate::export::ImageInfo::from_recording(recording),
         calibration: cal,
         summary,
+        source: (recording.path().to_path_buf(), recording.options().clone()),
     })
 }
 
@@ -631,7 +691,67 @@ fn with_path(e: Error, path: &Path) -> Error {
     }
 }
 
-/// The files [`Analysis::save`] always writes (beside `tracks.xml` and `plots/` when on).
+/// One output of [`Analysis::save`]: a file or folder of the results folder, whether the
+/// configuration asks for it, and how it is written. Adding an export format is adding an
+/// entry to [`EXPORTS`] (and, when optional, a switch to [`ExportConfig`]).
+pub struct Export {
+    /// The file or folder it writes (`plots/` for a folder; several names joined by `, `).
+    pub name: &'static str,
+    /// Whether the configuration asks for it.
+    pub enabled: fn(&ExportConfig) -> bool,
+    /// Writes it into the results folder.
+    pub write: fn(&Analysis, &Path, ProgressFn) -> Result<()>,
+}
+
+/// Every output but `summary.json`, in the order [`Analysis::save`] writes them; `summary.json`
+/// follows them all, so its presence means the folder is complete.
+pub const EXPORTS: &[Export] = &[
+    Export {
+        name: "detections.csv",
+        enabled: |_| true,
+        write: |a, dir, _| a.detections.write_csv(dir.join("detections.csv")),
+    },
+    Export {
+        name: "tracks.csv",
+        enabled: |_| true,
+        write: |a, dir, _| a.tracks.write_csv(dir.join("tracks.csv")),
+    },
+    Export {
+        name: "track_metrics.csv, steps.csv, msd.csv, autocorrelation.csv, metrics_summary.json",
+        enabled: |_| true,
+        write: |a, dir, _| a.metrics.write(dir),
+    },
+    Export {
+        name: "drift.csv",
+        enabled: |_| true,
+        write: |a, dir, _| a.drift.write_csv(dir.join("drift.csv")),
+    },
+    Export {
+        name: "tracks.xml",
+        enabled: |e| e.trackmate_xml,
+        write: |a, dir, _| {
+            crate::export::trackmate::write(
+                &dir.join("tracks.xml"),
+                &a.tracks,
+                &a.detections,
+                &a.calibration,
+                &a.image,
+            )
+        },
+    },
+    Export {
+        name: "plots/",
+        enabled: |e| e.plots,
+        write: |a, dir, _| a.write_plots(&dir.join("plots")),
+    },
+    Export {
+        name: "labels.tif, res_track.txt, mask000.tif…",
+        enabled: |e| e.labels || e.ctc,
+        write: |a, dir, progress| a.write_masks(dir, progress),
+    },
+];
+
+/// The files [`Analysis::save`] always writes (beside the optional ones of [`EXPORTS`]).
 pub const OUTPUT_FILES: [&str; 9] = [
     "detections.csv",
     "tracks.csv",
@@ -646,23 +766,18 @@ pub const OUTPUT_FILES: [&str; 9] = [
 
 impl Analysis {
     /// Writes every result file into `dir` (created if needed), each under a temporary name
-    /// renamed when complete: the tables ([`OUTPUT_FILES`]), `tracks.xml` and `plots/` as
-    /// `config.export` says. `summary.json` is written last, so its presence means the rest
-    /// is complete.
-    pub fn save(&mut self, dir: impl AsRef<Path>) -> Result<()> {
+    /// renamed when complete: every entry of [`EXPORTS`] the configuration's `export` table
+    /// asks for, in order, then `summary.json`, strictly last, so its presence means the rest
+    /// is complete. The label images (`labels.tif`, the CTC masks) come from segmenting the
+    /// recording a second time (segmentation is deterministic), so memory stays bounded;
+    /// `progress` reports that pass.
+    pub fn save(&mut self, dir: impl AsRef<Path>, progress: ProgressFn) -> Result<()> {
         let dir = dir.as_ref();
         let t0 = Instant::now();
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        self.detections.write_csv(dir.join("detections.csv"))?;
-        self.tracks.write_csv(dir.join("tracks.csv"))?;
-        self.metrics.write(dir)?;
-        self.drift.write_csv(dir.join("drift.csv"))?;
-        let export = &self.summary.config.export;
-        if export.trackmate_xml {
-            self.write_trackmate(&dir.join("tracks.xml"))?;
-        }
-        if export.plots {
-            self.write_plots(&dir.join("plots"))?;
+        let export = self.summary.config.export.clone();
+        for e in EXPORTS.iter().filter(|e| (e.enabled)(&export)) {
+            (e.write)(self, dir, progress)?;
         }
         self.summary.timings_s.save = t0.elapsed().as_secs_f64();
         self.write_summary(&dir.join("summary.json"))
@@ -675,33 +790,49 @@ impl Analysis {
         write_atomic(path, |w| w.write_all(json.as_bytes()))
     }
 
-    /// Writes the Cell Tracking Challenge result format into `dir` (`res_track.txt` and one
-    /// 16-bit `maskTTT.tif` per timepoint). The label images come from segmenting the
-    /// recording again (segmentation is deterministic), so memory stays bounded.
-    pub fn save_ctc(&self, dir: &Path, recording: &Recording, progress: ProgressFn) -> Result<()> {
-        let total = recording.shape().t;
+    /// `labels.tif` and/or the Cell Tracking Challenge files (`res_track.txt`, one 16-bit
+    /// `maskTTT.tif` per timepoint), from one second segmentation pass over the recording.
+    fn write_masks(&self, dir: &Path, progress: ProgressFn) -> Result<()> {
+        use crate::io::write::HyperstackWriter;
+        let (path, options) = &self.source;
+        let recording = Recording::open_with(path, options)?;
         let config = &self.summary.config;
-        crate::export::ctc::write(
-            dir,
-            &self.tracks,
-            &self.detections,
-            recording,
-            config.channel,
-            &config.segment,
-            &|t| {
-                progress(Progress { stage: Stage::Segment, done: t + 1, total });
-            },
-        )
-    }
-
-    fn write_trackmate(&self, path: &Path) -> Result<()> {
-        crate::export::trackmate::write(
-            path,
-            &self.tracks,
-            &self.detections,
-            &self.calibration,
-            &self.image,
-        )
+        let shape = recording.shape();
+        let mut labels = if config.export.labels {
+            Some(HyperstackWriter::labels(dir.join("labels.tif"), &recording)?)
+        } else {
+            None
+        };
+        let mut ctc = if config.export.ctc {
+            Some(crate::export::ctc::Writer::new(dir, &self.tracks, &self.detections, &recording)?)
+        } else {
+            None
+        };
+        let report = |done| {
+            if progress(Progress { stage: Stage::Segment, done, total: shape.t }) {
+                Ok(())
+            } else {
+                Err(Error::Interrupted { stage: Stage::Segment.name().to_string() })
+            }
+        };
+        report(0)?;
+        for frame in segment::frames(&recording, config.channel, &config.segment)? {
+            let frame = frame?;
+            if let Some(w) = labels.as_mut() {
+                w.write_labels(&frame.segmentation.labels())?;
+            }
+            if let Some(w) = ctc.as_mut() {
+                w.write_frame(frame.t, &frame.segmentation)?;
+            }
+            report(frame.t + 1)?;
+        }
+        if let Some(w) = labels {
+            w.finish()?;
+        }
+        match ctc {
+            Some(w) => w.finish(),
+            None => Ok(()),
+        }
     }
 
     fn write_plots(&self, dir: &Path) -> Result<()> {
@@ -734,11 +865,11 @@ mod tests {
 
     #[test]
     fn default_file_is_the_default_config() {
-        let parsed = Config::from_toml_str(DEFAULT_TOML).unwrap();
+        let parsed = Config::from_toml_str(Config::default_toml()).unwrap();
         assert_eq!(parsed, Config::default());
         // Every value the default config has is written (uncommented) in the file.
         let ours: toml::Value = toml::from_str(&Config::default().to_toml().unwrap()).unwrap();
-        let file: toml::Value = toml::from_str(DEFAULT_TOML).unwrap();
+        let file: toml::Value = toml::from_str(Config::default_toml()).unwrap();
         let (mut a, mut b) = (Vec::new(), Vec::new());
         leaf_keys(&ours, "", &mut a);
         leaf_keys(&file, "", &mut b);

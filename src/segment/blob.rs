@@ -4,16 +4,16 @@
 //!
 //! [`BlobDetector`] is the detector built on them; each blob's region is grown from its peak.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::config::{non_negative, positive};
 use super::filter::{dog_filter, log_filter, mirror, Dims};
 use super::split::local_maxima;
 use super::{split, threshold, Detector, DetectorInput, Objects};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The blob filter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BlobFilter {
     /// Laplacian of Gaussian (TrackMate's LoG detector).
@@ -157,12 +157,13 @@ pub fn refine(resp: &[f32], dims: Dims, start: [usize; 3]) -> [f64; 3] {
 /// Blob detector: LoG or DoG at the expected radius, local maxima above a quality threshold,
 /// non-maximum suppression in µm, sub-voxel quadratic refinement; each blob's region is grown
 /// from its peak over the denoised image down to a fraction of the peak's value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct BlobDetector {
     /// LoG or DoG.
     pub filter: BlobFilter,
     /// Blob radius, µm (`None`: half the diameter); σ = radius/√n in n dimensions.
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub radius_um: Option<f64>,
     /// Smallest quality kept (strictly above), in the filter's units: the scale-normalised
     /// response, about 0.9 × a ball's contrast. `None`: `quality_k` × the robust noise of the
@@ -170,14 +171,17 @@ pub struct BlobDetector {
     /// its radius 5 px in 2D.)
     pub quality: Option<f64>,
     /// Multiple of the response's noise for the automatic quality threshold.
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub quality_k: f64,
     /// Smallest distance between two blobs, µm (`None`: the radius; 0: every 3×3×3 maximum,
     /// as TrackMate).
+    #[schemars(range(min = 0))]
     pub nms_radius_um: Option<f64>,
     /// Sub-voxel refinement by a quadratic fit.
     pub subpixel: bool,
     /// A blob's region: voxels reached from its peak whose denoised value is at least this
     /// fraction of the peak's.
+    #[schemars(extend("exclusiveMinimum" = 0, "exclusiveMaximum" = 1))]
     pub region_fraction: f64,
 }
 
@@ -201,25 +205,7 @@ impl Detector for BlobDetector {
     }
 
     fn validate(&self) -> Result<()> {
-        if let Some(r) = self.radius_um {
-            positive("radius_um", r)?;
-        }
-        if let Some(q) = self.quality {
-            if !q.is_finite() {
-                return Err(Error::param("quality", "must be a finite number"));
-            }
-        }
-        positive("quality_k", self.quality_k)?;
-        if let Some(r) = self.nms_radius_um {
-            non_negative("nms_radius_um", r)?;
-        }
-        if !(self.region_fraction > 0.0 && self.region_fraction < 1.0) {
-            return Err(Error::param(
-                "region_fraction",
-                format!("must lie in (0, 1), got {}", self.region_fraction),
-            ));
-        }
-        Ok(())
+        crate::pipeline::settings::check(self, "segment.detector")
     }
 
     fn detect(&self, input: &DetectorInput<'_>) -> Result<Objects> {

@@ -2,6 +2,7 @@
 //! from the cell diameter), the [`Background`] subtracted, the [`ChannelMath`] applied and the
 //! [`DetectorConfig`] choosing the detector.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{BlobDetector, Detector, ThresholdDetector};
@@ -9,19 +10,22 @@ use crate::error::{Error, Result};
 
 /// Every parameter of the segmentation. Sizes in µm (converted per axis), volumes in µm³.
 /// `None` means "derived from [`SegmentConfig::cell_diameter_um`]".
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SegmentConfig {
-    /// Expected cell diameter, µm (default 10). Every other size defaults from it.
+    /// Expected cell diameter, µm. Every other size defaults from it.
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub cell_diameter_um: f64,
     /// Bin factor in x and y before filtering (the z step is never binned). `None`: the
     /// largest factor keeping working voxels ≤ diameter/4 in x and y, at most 4 (1 for voxels
     /// already that large; 3 for 10 µm cells at 0.8 µm voxels). Centroids, volumes and shapes are measured on the working grid,
     /// intensities on the input grid.
+    #[schemars(range(min = 1))]
     pub bin_xy: Option<usize>,
     /// Smooth background to subtract.
     pub background: Background,
     /// Gaussian denoising σ (x, y, z), µm; `None`: diameter/10 on each axis; `[0, 0, 0]`: off.
+    #[schemars(extend("minimum" = 0))]
     pub denoise_sigma_um: Option<[f64; 3]>,
     /// Channel arithmetic before detection.
     pub channel_math: Option<ChannelMath>,
@@ -29,8 +33,10 @@ pub struct SegmentConfig {
     pub detector: DetectorConfig,
     /// Smallest object kept, µm³; `None`: 1/5 of the expected cell volume (π/6·d³; in 2D,
     /// π/4·d² × the z step). Debris specks are far smaller.
+    #[schemars(range(min = 0))]
     pub min_volume_um3: Option<f64>,
     /// Largest object kept, µm³; `None`: no limit.
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub max_volume_um3: Option<f64>,
     /// Extrapolate the centre of objects cut by the volume's border from their
     /// cross-sections (see [`features::truncated_centre`](super::features::truncated_centre)).
@@ -58,7 +64,7 @@ impl Default for SegmentConfig {
 }
 
 /// The smooth background subtracted before detection.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Background {
     /// No subtraction: for data whose background is already dark and flat (regions and the
@@ -67,12 +73,14 @@ pub enum Background {
     /// A large-scale Gaussian of σ µm (`None`: 2 × the cell diameter) of the block medians.
     Gaussian {
         /// σ, µm.
+        #[schemars(extend("exclusiveMinimum" = 0))]
         sigma_um: Option<f64>,
     },
     /// A grey opening (rolling-ball-like top-hat) of half-width `radius_um` (`None`: the cell
     /// diameter).
     TopHat {
         /// Half-width of the structuring box, µm.
+        #[schemars(extend("exclusiveMinimum" = 0))]
         radius_um: Option<f64>,
     },
 }
@@ -85,7 +93,7 @@ impl Default for Background {
 
 /// `channel − scale × subtract_channel`, voxel by voxel, before detection (e.g. to remove an
 /// autofluorescence channel's bright specks).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelMath {
     /// The channel subtracted (0-based).
@@ -95,7 +103,7 @@ pub struct ChannelMath {
 }
 
 /// The detector, as a tagged config (`kind = "threshold"` or `"blob"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DetectorConfig {
     /// Threshold + connected components + watershed splitting.
@@ -113,28 +121,33 @@ impl Default for DetectorConfig {
 }
 
 impl DetectorConfig {
+    /// The detector kinds, as the configuration (`segment.detector.kind`), `--detector` and
+    /// `detector=` spell them.
+    pub const KINDS: [&'static str; 2] = ["threshold", "blob"];
+
+    /// The detector of `kind` (one of [`DetectorConfig::KINDS`]) with its default settings.
+    pub fn of_kind(kind: &str) -> Result<Self> {
+        match kind {
+            "threshold" => Ok(DetectorConfig::Threshold(ThresholdDetector::default())),
+            "blob" => Ok(DetectorConfig::Blob(BlobDetector::default())),
+            other => Err(Error::param(
+                "segment.detector.kind",
+                format!("`{other}`: expected one of {}", Self::KINDS.join(", ")),
+            )),
+        }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> &'static str {
+        self.detector().name()
+    }
+
     /// The detector behind the config.
     pub fn detector(&self) -> &dyn Detector {
         match self {
             DetectorConfig::Threshold(d) => d,
             DetectorConfig::Blob(d) => d,
         }
-    }
-}
-
-pub(super) fn positive(name: &str, v: f64) -> Result<()> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::param(name, format!("must be a positive number, got {v}")))
-    }
-}
-
-pub(super) fn non_negative(name: &str, v: f64) -> Result<()> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(Error::param(name, format!("must be ≥ 0, got {v}")))
     }
 }
 
@@ -147,36 +160,11 @@ impl SegmentConfig {
 
     /// Checks every parameter, naming the first one out of range.
     pub fn validate(&self) -> Result<()> {
-        positive("cell_diameter_um", self.cell_diameter_um)?;
-        if self.bin_xy == Some(0) {
-            return Err(Error::param("bin_xy", "must be ≥ 1 (1 = no binning)"));
-        }
-        match self.background {
-            Background::None => {}
-            Background::Gaussian { sigma_um: Some(s) } => positive("background.sigma_um", s)?,
-            Background::TopHat { radius_um: Some(r) } => positive("background.radius_um", r)?,
-            _ => {}
-        }
-        if let Some(s) = self.denoise_sigma_um {
-            for v in s {
-                non_negative("denoise_sigma_um", v)?;
-            }
-        }
-        if let Some(m) = self.channel_math {
-            if !m.scale.is_finite() {
-                return Err(Error::param("channel_math.scale", "must be a finite number"));
-            }
-        }
-        if let Some(v) = self.min_volume_um3 {
-            non_negative("min_volume_um3", v)?;
-        }
-        if let Some(v) = self.max_volume_um3 {
-            positive("max_volume_um3", v)?;
-        }
+        crate::pipeline::settings::check(self, "segment")?;
         if let (Some(lo), Some(hi)) = (self.min_volume_um3, self.max_volume_um3) {
             if lo > hi {
                 return Err(Error::param(
-                    "min_volume_um3",
+                    "segment.min_volume_um3",
                     format!("min {lo} µm³ is larger than max_volume_um3 {hi} µm³"),
                 ));
             }

@@ -6,12 +6,13 @@
 //! cost little more than one read of the mask. Labels are numbered 1, 2, … in raster order
 //! (z, then y, then x) of each component's first voxel — deterministic.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::filter::Dims;
 
 /// Which voxels touch: faces (6), faces and edges (18), or faces, edges and corners (26).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 pub enum Connectivity {
     /// Face neighbours.
     #[serde(rename = "6")]

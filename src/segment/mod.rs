@@ -55,14 +55,17 @@ pub mod features;
 pub mod filter;
 pub mod label;
 pub mod split;
+pub mod stream;
 pub mod threshold;
+
+pub use stream::{frames, segment_recording, Frame, Frames};
 
 use ndarray::Array3;
 use rayon::prelude::*;
 
 use crate::calib::Calibration;
 use crate::error::{Error, Result};
-use crate::io::{Recording, Volume, VolumeView};
+use crate::io::{Volume, VolumeView};
 use crate::table::{Column, Detections};
 use features::{Grid, ObjectFeatures};
 use filter::Dims;
@@ -469,7 +472,7 @@ pub fn segment_frame_views(
 }
 
 /// Detections with no rows but all the columns [`segment_frame`] writes.
-fn empty_detections(is_3d: bool, channels: usize) -> Detections {
+pub(crate) fn empty_detections(is_3d: bool, channels: usize) -> Detections {
     let mut d = Detections::new(is_3d);
     let axes: &[&str] = if is_3d { &["x", "y", "z"] } else { &["x", "y"] };
     let mut names: Vec<String> =
@@ -518,101 +521,4 @@ fn upsample_labels(labels: &[u32], grid: &Grid) -> Array3<u32> {
         }
     });
     Array3::from_shape_vec(din.shape(), out).unwrap_or_else(|_| Array3::zeros(din.shape()))
-}
-
-/// Segments every timepoint of `recording` (detection on `channel`, intensities in all
-/// channels), in parallel, in batches of as many timepoints as rayon has threads; the next
-/// batch is read while one is segmented, so at most two batches are in memory. `on_frame(t, segmentation)` is called for each timepoint in order
-/// (e.g. to write its labels); an error from it stops the run.
-pub fn segment_recording_with(
-    recording: &Recording,
-    channel: usize,
-    cfg: &SegmentConfig,
-    on_frame: &mut dyn FnMut(usize, Segmentation) -> Result<()>,
-) -> Result<()> {
-    segment_recording_volumes(recording, channel, cfg, &mut |t, _, seg| on_frame(t, seg))
-}
-
-/// A callback given a timepoint, its volumes (one per channel) and its segmentation.
-pub(crate) type FrameVolumesFn<'a> = dyn FnMut(usize, &[Volume], Segmentation) -> Result<()> + 'a;
-
-/// As [`segment_recording_with`], also lending each timepoint's volumes (one per channel)
-/// to `on_frame` (e.g. for a projection), without a second read.
-pub(crate) fn segment_recording_volumes(
-    recording: &Recording,
-    channel: usize,
-    cfg: &SegmentConfig,
-    on_frame: &mut FrameVolumesFn,
-) -> Result<()> {
-    cfg.validate()?;
-    let shape = recording.shape();
-    if channel >= shape.c {
-        return Err(Error::param(
-            "channel",
-            format!("channel {channel} does not exist: the recording has {} channel(s), numbered from 0", shape.c),
-        ));
-    }
-    let cal = recording.calibration().clone();
-    let batch = rayon::current_num_threads().max(1);
-    let path = recording.path().to_path_buf();
-    let read = |start: usize| -> Result<Vec<(usize, Vec<Volume>)>> {
-        (start..(start + batch).min(shape.t))
-            .into_par_iter()
-            .map(|t| {
-                let chans =
-                    (0..shape.c).map(|c| recording.volume(t, c)).collect::<Result<Vec<_>>>()?;
-                Ok((t, chans))
-            })
-            .collect()
-    };
-    // Batch k is segmented while batch k + 1 is read: two batches in memory at most.
-    let mut next = (shape.t > 0).then(|| read(0));
-    let mut start = 0;
-    while let Some(cur) = next.take() {
-        let cur = cur?;
-        let following = start + batch;
-        let (results, upcoming) = rayon::join(
-            || {
-                cur.into_par_iter()
-                    .map(|(t, chans)| {
-                        let seg =
-                            segment_frame(&chans, channel, t, &cal, cfg).map_err(|e| match e {
-                                Error::Frame { path: None, frame, reason } => {
-                                    Error::Frame { path: Some(path.clone()), frame, reason }
-                                }
-                                other => other,
-                            });
-                        (chans, seg)
-                    })
-                    .collect::<Vec<(Vec<Volume>, Result<Segmentation>)>>()
-            },
-            || (following < shape.t).then(|| read(following)),
-        );
-        for (t, (chans, r)) in (start..).zip(results) {
-            on_frame(t, &chans, r?)?;
-        }
-        next = upcoming;
-        start = following;
-    }
-    Ok(())
-}
-
-/// Segments every timepoint of `recording` (see [`segment_recording_with`]) and returns all
-/// detections, frame by frame; `progress(t)` is called after timepoint `t` is done.
-pub fn segment_recording(
-    recording: &Recording,
-    channel: usize,
-    cfg: &SegmentConfig,
-    progress: &dyn Fn(usize),
-) -> Result<Detections> {
-    let mut all: Option<Detections> = None;
-    segment_recording_with(recording, channel, cfg, &mut |t, seg| {
-        match &mut all {
-            None => all = Some(seg.detections),
-            Some(a) => a.append(seg.detections)?,
-        }
-        progress(t);
-        Ok(())
-    })?;
-    Ok(all.unwrap_or_else(|| empty_detections(recording.shape().z > 1, recording.shape().c)))
 }

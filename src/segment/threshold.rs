@@ -6,16 +6,16 @@
 //!
 //! [`ThresholdDetector`] thresholds by them, labels the components and splits touching cells.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::config::positive;
 use super::label::Connectivity;
 use super::{blob, filter, label, split, Detector, DetectorInput, Objects};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// How the foreground threshold of the threshold detector is chosen. Values are in the units
 /// of the background-subtracted, denoised image (grey levels above background).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ThresholdMethod {
     /// Otsu's threshold (maximum between-class variance) of the histogram.
@@ -32,6 +32,7 @@ pub enum ThresholdMethod {
     /// the background level (the median).
     Noise {
         /// Multiple of the noise standard deviation.
+        #[schemars(extend("exclusiveMinimum" = 0))]
         k: f64,
     },
 }
@@ -146,7 +147,7 @@ pub fn threshold(values: &[f32], method: ThresholdMethod) -> Option<f32> {
 }
 
 /// How touching cells are split by the threshold detector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SplitSeeds {
     /// No splitting: one object per connected component.
@@ -160,7 +161,7 @@ pub enum SplitSeeds {
 
 /// Threshold detector: a global threshold of the denoised image, 3D connected components,
 /// splitting of touching cells by a seeded watershed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ThresholdDetector {
     /// How the threshold is chosen.
@@ -170,6 +171,7 @@ pub struct ThresholdDetector {
     /// Seeds of the watershed that splits touching cells.
     pub split: SplitSeeds,
     /// Smallest distance between two seeds, µm (`None`: 0.6 × the diameter).
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub min_seed_distance_um: Option<f64>,
 }
 
@@ -179,17 +181,7 @@ impl Detector for ThresholdDetector {
     }
 
     fn validate(&self) -> Result<()> {
-        match self.method {
-            ThresholdMethod::Manual { value } if !value.is_finite() => {
-                return Err(Error::param("threshold.value", "must be a finite number"))
-            }
-            ThresholdMethod::Noise { k } => positive("threshold.k", k)?,
-            _ => {}
-        }
-        if let Some(d) = self.min_seed_distance_um {
-            positive("min_seed_distance_um", d)?;
-        }
-        Ok(())
+        crate::pipeline::settings::check(self, "segment.detector")
     }
 
     fn detect(&self, input: &DetectorInput<'_>) -> Result<Objects> {

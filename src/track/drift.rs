@@ -122,7 +122,7 @@ pub fn estimate(
     config: &LinkConfig,
     method: DriftMethod,
 ) -> Result<Drift> {
-    let tracks = link(detections, calibration, config)?;
+    let tracks = link(detections, calibration, config, None)?;
     estimate_from_tracks(&tracks, method)
 }
 

@@ -32,6 +32,7 @@ pub mod predict;
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::calib::Calibration;
@@ -45,17 +46,19 @@ use predict::{Kalman, PredictConfig};
 pub(crate) const NONE: usize = usize::MAX;
 
 /// The gate bounding how far a cell may move between two frames.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Gate {
     /// A maximum speed in µm/min, converted with the time between the frames.
     MaxSpeed {
-        /// µm/min.
+        /// The largest speed of a cell between two frames, µm/min.
+        #[schemars(extend("exclusiveMinimum" = 0))]
         um_per_min: f64,
     },
     /// A fixed maximum distance per frame-to-frame link, µm.
     MaxDistance {
-        /// µm.
+        /// The largest distance between two frames, µm.
+        #[schemars(extend("exclusiveMinimum" = 0))]
         um: f64,
     },
 }
@@ -71,7 +74,7 @@ impl Gate {
 }
 
 /// How links are chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkMethod {
     /// Global linear assignment with alternative costs (Jaqaman / TrackMate). The default.
@@ -80,8 +83,34 @@ pub enum LinkMethod {
     Greedy,
 }
 
+impl LinkMethod {
+    /// The linker names, as the configuration (`link.method`), `--linker` and `linker=` spell
+    /// them.
+    pub const NAMES: [&'static str; 2] = ["lap", "greedy"];
+
+    /// The linker called `name` (one of [`LinkMethod::NAMES`]).
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "lap" => Ok(LinkMethod::Lap),
+            "greedy" => Ok(LinkMethod::Greedy),
+            other => Err(Error::param(
+                "link.method",
+                format!("`{other}`: expected one of {}", Self::NAMES.join(", ")),
+            )),
+        }
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkMethod::Lap => "lap",
+            LinkMethod::Greedy => "greedy",
+        }
+    }
+}
+
 /// Settings of the linker. Distances in µm, speeds in µm/min.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LinkConfig {
     /// Frame-to-frame gate (default: a maximum speed of 30 µm/min, about the fastest
@@ -92,15 +121,18 @@ pub struct LinkConfig {
     pub gap_frames: u32,
     /// A fixed gap-closing gate in µm (TrackMate's GAP_CLOSING_MAX_DISTANCE); by default the
     /// frame-to-frame gate scaled by the time difference.
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub gap_max_distance_um: Option<f64>,
     /// Measure costs from a constant-velocity prediction (default on).
     pub predict: bool,
     /// Noise settings of the motion model.
     pub prediction: PredictConfig,
     /// Alternative (no-link) cost factor (TrackMate's 1.05).
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub alternative_cost_factor: f64,
     /// Percentile of the gap candidates' costs the gap-closing alternative cost is based on
     /// (TrackMate's CUTOFF_PERCENTILE, 0.9).
+    #[schemars(range(min = 0, max = 1))]
     pub gap_cutoff_percentile: f64,
     /// Let single unlinked detections take part in gap closing. TrackMate does not (a spot
     /// left unlinked by the frame-to-frame step is never gap-closed); default on.
@@ -132,43 +164,11 @@ impl Default for LinkConfig {
 impl LinkConfig {
     /// Checks every value, naming the first one out of range.
     pub fn validate(&self) -> Result<()> {
-        match self.gate {
-            Gate::MaxSpeed { um_per_min } if !(um_per_min.is_finite() && um_per_min > 0.0) => {
-                return Err(Error::param(
-                    "max-speed",
-                    format!("must be > 0 µm/min, got {um_per_min}"),
-                ))
-            }
-            Gate::MaxDistance { um } if !(um.is_finite() && um > 0.0) => {
-                return Err(Error::param("max-distance", format!("must be > 0 µm, got {um}")))
-            }
-            _ => {}
-        }
-        if let Some(d) = self.gap_max_distance_um {
-            if !(d.is_finite() && d > 0.0) {
-                return Err(Error::param("gap-max-distance", format!("must be > 0 µm, got {d}")));
-            }
-        }
-        if !(self.alternative_cost_factor.is_finite() && self.alternative_cost_factor > 0.0) {
-            return Err(Error::param("alternative-cost-factor", "must be > 0"));
-        }
-        if !(0.0..=1.0).contains(&self.gap_cutoff_percentile) {
-            return Err(Error::param("gap-cutoff-percentile", "must lie in [0, 1]"));
-        }
-        let p = &self.prediction;
-        for (name, v) in [
-            ("acceleration-noise", p.acceleration_noise),
-            ("measurement-noise", p.measurement_noise_um2),
-            ("initial-speed-sd", p.initial_speed_sd_um_per_min),
-        ] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::param(name, format!("must be > 0, got {v}")));
-            }
-        }
+        crate::pipeline::settings::check(self, "link")?;
         for (col, w) in &self.feature_penalties {
             if !(w.is_finite() && *w >= 0.0) {
                 return Err(Error::param(
-                    "feature-penalties",
+                    "link.feature_penalties",
                     format!("weight of `{col}` must be ≥ 0"),
                 ));
             }
@@ -177,19 +177,10 @@ impl LinkConfig {
     }
 }
 
-/// Links detections into tracks (no drift correction). See the module docs.
+/// Links detections into tracks (see the module docs). With `drift`, the positions are first
+/// corrected by it (position − drift of its frame); the tracks keep the raw positions in
+/// `x_um, y_um, z_um` and add `x_um_corrected, y_um_corrected[, z_um_corrected]`.
 pub fn link(
-    detections: &Detections,
-    calibration: &Calibration,
-    config: &LinkConfig,
-) -> Result<Tracks> {
-    link_with_drift(detections, calibration, config, None)
-}
-
-/// Links detections whose positions are first corrected by `drift` (position − drift of its
-/// frame). The tracks keep the raw positions in `x_um, y_um, z_um` and add `x_um_corrected,
-/// y_um_corrected[, z_um_corrected]`.
-pub fn link_with_drift(
     detections: &Detections,
     calibration: &Calibration,
     config: &LinkConfig,
@@ -223,7 +214,7 @@ pub fn link_with_drift(
         .map(|(name, w)| {
             detections.column(name).and_then(|c| c.as_f64()).map(|c| (c, *w)).ok_or_else(|| {
                 Error::param(
-                    "feature-penalties",
+                    "link.feature_penalties",
                     format!("no numeric column `{name}` in the detections"),
                 )
             })

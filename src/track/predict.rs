@@ -4,17 +4,21 @@
 //! acceleration model (Bar-Shalom), the measurement the detected position. Leukocytes walk
 //! persistently, so the next position is better predicted by `x + v·Δt` than by `x`.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Noise settings of the motion model.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct PredictConfig {
     /// Spectral density of the random acceleration, µm²/min³ (how fast velocities change).
+    #[schemars(extend("exclusiveMinimum" = 0, "unit" = "µm²/min³"))]
     pub acceleration_noise: f64,
     /// Variance of a detected position, µm².
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub measurement_noise_um2: f64,
     /// Prior standard deviation of a new track's velocity, µm/min.
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub initial_speed_sd_um_per_min: f64,
 }
 

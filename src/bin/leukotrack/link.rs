@@ -1,0 +1,63 @@
+//! `leukotrack link`: detections linked into tracks.
+
+use std::path::PathBuf;
+
+use leukotrack::calib::{Calibration, Value};
+use leukotrack::pipeline::overrides::{DriftOverrides, LinkOverrides};
+use leukotrack::pipeline::DriftConfig;
+use leukotrack::track::{self, LinkConfig, LinkMethod};
+use leukotrack::{Detections, Error, Result};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Detections CSV with at least frame,x_um,y_um (and z_um for 3D); other columns are
+    /// carried into tracks.csv.
+    detections: PathBuf,
+    /// Output folder (created).
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Time between frames, s.
+    #[arg(long, value_name = "S")]
+    frame_interval: f64,
+    #[command(flatten)]
+    link: LinkOverrides,
+    /// Deprecated (use --linker): lap or greedy.
+    #[arg(long, value_name = "METHOD", value_parser = clap::builder::PossibleValuesParser::new(LinkMethod::NAMES))]
+    method: Option<String>,
+    #[command(flatten)]
+    drift: DriftOverrides,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    if !(a.frame_interval.is_finite() && a.frame_interval > 0.0) {
+        return Err(Error::param(
+            "read.frame_interval_s",
+            format!("must be > 0 s, got {}", a.frame_interval),
+        ));
+    }
+    let mut cfg = LinkConfig::default();
+    if let Some(m) = &a.method {
+        cfg.method = LinkMethod::parse(m)?;
+    }
+    a.link.apply(&mut cfg)?;
+    cfg.validate()?;
+    let mut drift_cfg = DriftConfig::None;
+    a.drift.apply(&mut drift_cfg)?;
+    let det = Detections::read_csv(&a.detections)?;
+    let cal =
+        Calibration { frame_interval_s: Some(Value::user(a.frame_interval)), ..Default::default() };
+    let drift = drift_cfg.estimate(&det, &cal, &cfg, None, &|_| {})?;
+    let tracks = track::link(&det, &cal, &cfg, drift.as_ref())?;
+    std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;
+    if let (Some(d), None) = (&drift, &a.drift.drift_table) {
+        d.write_csv(a.out.join("drift.csv"))?;
+    }
+    tracks.write_csv(a.out.join("tracks.csv"))?;
+    eprintln!(
+        "{} detections linked into {} tracks: {}",
+        det.len(),
+        tracks.rows_by_track().len(),
+        a.out.join("tracks.csv").display()
+    );
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! The `leukotrack` command line: one file per command; the settings and their flags come
+//! from the core (`leukotrack::pipeline::Overrides`, `leukotrack::synth::SynthOverrides`).
+
+mod bars;
+mod batch;
+mod config;
+mod eval;
+mod info;
+mod link;
+mod metrics;
+mod pipeline_args;
+mod segment;
+mod synth;
+mod track;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use leukotrack::pipeline::settings;
+use leukotrack::Error;
+
+/// Tracking of immune cells in two-photon intravital microscopy.
+///
+/// Units: positions and sizes in µm, times in seconds, speeds in µm/min. Voxel sizes are
+/// always given as X,Y,Z in µm; channels and frames are numbered from 0. Precedence of
+/// settings: a flag beats --config, which beats the default.
+#[derive(Parser)]
+#[command(name = "leukotrack", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Shape, pixel type and calibration of a recording (and where each value came from).
+    Info(info::Args),
+    /// Simulate a two-photon recording with ground truth (recording.tif, ground_truth.csv,
+    /// drift.csv, debris.csv, synth.json).
+    Synth(synth::Args),
+    /// Score detections or tracks against ground truth (one-to-one matching per frame).
+    Eval(eval::Args),
+    /// Link detections into tracks (k-d tree candidates, global assignment, gap closing,
+    /// motion prediction); writes OUTDIR/tracks.csv.
+    Link(link::Args),
+    /// Motility metrics of tracks (celltrackR's definitions): track_metrics.csv, steps.csv,
+    /// msd.csv, autocorrelation.csv and metrics_summary.json in OUTDIR.
+    Metrics(metrics::Args),
+    /// Find the cells of every timepoint: writes OUTDIR/detections.csv (frame,x_um,y_um,z_um,
+    /// volume_um3,mean_intensity,…), OUTDIR/segment.json (the settings used) and, with
+    /// --labels, OUTDIR/labels.tif (one label image per timepoint).
+    Segment(segment::Args),
+    /// The whole pipeline on one recording: segment → drift → link → metrics → exports.
+    /// Writes into OUTDIR: detections.csv, tracks.csv, track_metrics.csv, steps.csv,
+    /// msd.csv, autocorrelation.csv, drift.csv, metrics_summary.json, tracks.xml (TrackMate),
+    /// plots/ (PNG and SVG), with --labels labels.tif, with --ctc the Cell Tracking Challenge
+    /// format (res_track.txt, mask000.tif…), and summary.json last.
+    Track(track::Args),
+    /// The pipeline on every recording of a folder (recursively), a glob or a list of files:
+    /// one results folder per recording plus OUTDIR/summary.csv. Resumable: a recording
+    /// whose outputs are complete (same input, same settings) is skipped; a failing one is
+    /// recorded and the batch goes on (exit status 1 at the end if any failed).
+    Batch(batch::Args),
+    /// The configuration: `--default` prints the full commented default file, `--schema` the
+    /// table of every setting (JSON); otherwise prints the effective configuration of FILE
+    /// (or the defaults) with the flags applied, as `track` would run it.
+    Config(config::Args),
+}
+
+/// The message of an error, with a parameter named by its flag where it has one.
+fn message(e: &Error) -> String {
+    match e {
+        Error::InvalidParameter { name, reason } => match settings::flag_for_key(name) {
+            Some(flag) => format!("invalid parameter `{flag}` ({name}): {reason}"),
+            None => e.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// The command line with each setting flag's help ending in the configuration's default
+/// (read from the core's table, so it is never restated here).
+fn command() -> clap::Command {
+    let defaults: Vec<(String, String)> = settings::settings()
+        .into_iter()
+        .filter(|s| s.kind != "boolean" && !s.default.is_null())
+        .filter_map(|s| {
+            let flag = s.flag?;
+            let unit = s.unit.map(|u| format!(" {u}")).unwrap_or_default();
+            let value = match &s.default {
+                serde_json::Value::String(v) => v.clone(),
+                v => v.to_string(),
+            };
+            Some((flag.trim_start_matches("--").to_string(), format!("{value}{unit}")))
+        })
+        .collect();
+    let annotate = |arg: clap::Arg| match defaults.iter().find(|(f, _)| arg.get_long() == Some(f)) {
+        Some((_, d)) if !arg.get_help().is_some_and(|h| h.to_string().contains("Default:")) => {
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            arg.help(format!("{help} [config default: {d}]"))
+        }
+        _ => arg,
+    };
+    Cli::command().mut_subcommands(|sub| sub.mut_args(annotate))
+}
+
+fn main() -> ExitCode {
+    let parsed = command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One line, as every other error (clap's own adds a usage hint).
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            eprintln!("leukotrack: error: {}", first.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Info(a) => info::run(a),
+        Command::Synth(a) => synth::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Link(a) => link::run(a),
+        Command::Metrics(a) => metrics::run(a),
+        Command::Segment(a) => segment::run(a),
+        Command::Track(a) => track::run(a),
+        Command::Batch(a) => batch::run(a),
+        Command::Config(a) => config::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("leukotrack: error: {}", message(&e));
+            ExitCode::FAILURE
+        }
+    }
+}

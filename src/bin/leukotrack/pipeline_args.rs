@@ -1,0 +1,57 @@
+//! What `track`, `batch` and `config` take: a configuration file and the flags overriding it
+//! (generated from the core's `Overrides`).
+
+use std::path::PathBuf;
+
+use leukotrack::pipeline::{Config, Overrides};
+use leukotrack::{Error, Result};
+
+/// A configuration file and the flags overriding it.
+#[derive(clap::Args)]
+pub struct PipelineArgs {
+    /// A TOML configuration (`leukotrack config --default` prints every key); the flags
+    /// below override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+impl PipelineArgs {
+    /// The configuration file (or the defaults) with the flags applied, checked.
+    pub fn config(&self) -> Result<Config> {
+        let mut cfg = match &self.config {
+            Some(p) => Config::load(p)?,
+            None => Config::default(),
+        };
+        cfg.apply(&self.overrides)?;
+        Ok(cfg)
+    }
+}
+
+/// How a command runs: threads and verbosity.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Worker threads (default: every core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl RunArgs {
+    /// Sizes rayon's global pool.
+    pub fn init_threads(&self) -> Result<()> {
+        if let Some(n) = self.threads {
+            if n == 0 {
+                return Err(Error::param("threads", "must be ≥ 1"));
+            }
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build_global()
+                .map_err(|e| Error::param("threads", e.to_string()))?;
+        }
+        Ok(())
+    }
+}
