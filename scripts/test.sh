@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, lints (the core and the Python
-# bindings), the Rust tests (unit, integration, doc tests), the pure-library build, then the
-# Python package built into .venv and its tests. Used as is by CI (.ci/run).
+# bindings), the pure-library build, the docs (warnings are errors), the Rust tests (unit,
+# integration, doc tests), then the Python package built into .venv, its stubs checked by
+# stubtest, its tests and its docstrings' examples. Used as is by CI (.ci/run).
 #
 # Needs a Rust toolchain (with rustfmt and clippy) and CPython ≥ 3.10 with pip and venv;
 # everything else (maturin, numpy, pandas, pytest, …) is installed into .venv by this script.
@@ -21,6 +22,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo build --no-default-features (pure library) and examples/embed.rs with it"
 cargo build --no-default-features --lib
 cargo run --quiet --no-default-features --example embed
+echo "== cargo doc (warnings are errors: broken intra-doc links, missing docs)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
 echo "== cargo test (unit, integration, CLI and doc tests; benches are built by clippy above)"
 cargo test
 
@@ -33,6 +36,8 @@ fi
 # opt-level 3 as for the Rust tests), the Python sources used in place, the test extras.
 VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --quiet --extras test,dask,plot \
   | { grep -v '^Requirement already satisfied' || true; }
-echo "== pytest (python/tests)"
+echo "== stubtest: the hand-written leukotrack/_core.pyi against the native module"
+.venv/bin/python -m mypy.stubtest leukotrack._core
+echo "== pytest (python/tests and the docstrings' examples of python/leukotrack)"
 # The command line `cargo test` just built, for the tests comparing Python with it.
 LEUKOTRACK_CLI="$PWD/target/debug/leukotrack" MPLBACKEND=Agg .venv/bin/python -m pytest

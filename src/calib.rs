@@ -89,6 +89,16 @@ impl VoxelSize {
     }
 }
 
+/// `s` checked as a frame interval: finite and > 0 s (the error names `read.frame_interval_s`,
+/// the command line's `--frame-interval`).
+pub fn frame_interval(s: f64) -> Result<f64> {
+    if s.is_finite() && s > 0.0 {
+        Ok(s)
+    } else {
+        Err(Error::param("read.frame_interval_s", format!("must be > 0 s, got {s}")))
+    }
+}
+
 /// Parses `n` comma-separated numbers, naming `param` in the error.
 pub(crate) fn parse_list(s: &str, n: usize, param: &str) -> Result<Vec<f64>> {
     let parts: Vec<&str> = s.split(',').map(str::trim).collect();

@@ -65,6 +65,35 @@ pub struct TrackMateOptions {
     pub frame_interval_s: Option<f64>,
 }
 
+/// Reads tracks from `path` in `format` — `csv` (a tracks CSV), `trackmate` (TrackMate XML,
+/// e.g. Fiji's `tracks.xml`) or `imaris` (an Imaris Position CSV export); `None`: `trackmate`
+/// for a `.xml` file, else `csv`. `options` give the frame interval (required for Imaris) and,
+/// for TrackMate files in pixels only, the voxel size.
+pub fn read_tracks(
+    path: impl AsRef<Path>,
+    format: Option<&str>,
+    options: &TrackMateOptions,
+) -> Result<Tracks> {
+    let path = path.as_ref();
+    let format = match format {
+        Some(f) => f,
+        None if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) => "trackmate",
+        None => "csv",
+    };
+    if options.voxel_size.is_some() && format != "trackmate" {
+        return Err(Error::param(
+            "read.voxel_size_um",
+            "only used for TrackMate files (--format trackmate)",
+        ));
+    }
+    match format {
+        "trackmate" => read_trackmate_with(path, options),
+        "imaris" => read_imaris(path, options.frame_interval_s),
+        "csv" => Tracks::read_csv(path, options.frame_interval_s),
+        other => Err(Error::param("format", format!("`{other}`: give csv, trackmate or imaris"))),
+    }
+}
+
 /// Reads the tracks of a TrackMate XML file (see the [module docs](self)) with the file's own
 /// units.
 pub fn read_trackmate(path: impl AsRef<Path>) -> Result<Tracks> {
@@ -83,10 +112,7 @@ pub fn read_trackmate_with(path: impl AsRef<Path>, options: &TrackMateOptions) -
 }
 
 fn check_interval(dt: f64) -> Result<()> {
-    if !(dt.is_finite() && dt > 0.0) {
-        return Err(Error::param("frame-interval", format!("must be > 0 s, got {dt}")));
-    }
-    Ok(())
+    crate::calib::frame_interval(dt).map(|_| ())
 }
 
 /// One spot as stored: position in the file's units.

@@ -115,6 +115,7 @@
 //! - `cli` (default): the `leukotrack` command line (clap, indicatif). With
 //!   `default-features = false` the crate is a pure library.
 #![warn(missing_docs)]
+#![warn(rustdoc::broken_intra_doc_links)]
 
 mod buf;
 pub mod calib;

@@ -137,9 +137,9 @@ impl Default for SynthConfig {
     }
 }
 
-/// Sizes `X,Y,Z` in voxels on the command line; `{"x", "y", "z"}` in Python.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Sizes `X,Y,Z` in voxels on the command line; `{"x", "y", "z"}` in Python (a bare
+/// sequence is refused: numpy writes shapes as (z, y, x)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Size {
     /// Voxels along x.
     pub x: usize,
@@ -147,6 +147,24 @@ pub struct Size {
     pub y: usize,
     /// Voxels along z.
     pub z: usize,
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Map {
+            x: usize,
+            y: usize,
+            z: usize,
+        }
+        crate::pipeline::overrides::map_or_text(
+            d,
+            "a bare sequence is refused (numpy writes shapes as (z, y, x)); give a dict \
+             {'x': …, 'y': …, 'z': …} in voxels",
+            |Map { x, y, z }| Size { x, y, z },
+        )
+    }
 }
 
 impl std::str::FromStr for Size {

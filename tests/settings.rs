@@ -384,7 +384,7 @@ fn the_flags_of_track_and_batch_are_the_table_s() {
         }
     }
     let (_, help, _) = leukotrack(&["track", "--help"]);
-    assert!(help.contains("[config default: 3 frames]"), "{help}");
+    assert!(help.contains("Default: 3 frames"), "{help}");
 }
 
 #[test]

@@ -105,10 +105,10 @@ def main():
     for method in ["blob", "threshold"]:
         out = os.path.join(a.work, "lt_" + method)
         t0, c0 = time.perf_counter(), children_cpu()
-        subprocess.run([a.leukotrack, "segment", rec, "-o", out, "--method", method, "--quiet"],
+        subprocess.run([a.leukotrack, "segment", rec, "-o", out, "--detector", method, "--quiet"],
                        check=True)
         secs, cpu = time.perf_counter() - t0, children_cpu() - c0
-        results.append(("leukotrack segment --method " + method, secs, cpu,
+        results.append(("leukotrack segment --detector " + method, secs, cpu,
                         score(a.leukotrack, truth, os.path.join(out, "detections.csv"))))
 
     def timed(name, fn):

@@ -6,12 +6,19 @@ frames and channels numbered from 0. Every table has the command line's columns,
 carrying its unit.
 
 >>> import leukotrack as lt
->>> rec = lt.read("fixtures/two_photon_2ch.tif")                 # doctest: +SKIP
->>> det = lt.segment(rec, cell_diameter=10)                       # doctest: +SKIP
->>> tracks = lt.link(det, frame_interval=rec.calibration.frame_interval)  # doctest: +SKIP
->>> lt.metrics(tracks).speed_um_per_min.mean()                    # doctest: +SKIP
->>> analysis = lt.track(rec)            # everything at once      # doctest: +SKIP
->>> analysis.save("results/")           # the command line's files # doctest: +SKIP
+>>> rec, truth = lt.synth(getfixture("tmp_path") / "sim", frames=4, size={"x": 96, "y": 96, "z": 10},
+...                       progress=False)                       # a recording with known truth
+>>> det = lt.segment(rec, cell_diameter=10, progress=False)      # detections.csv's rows, µm
+>>> tracks = lt.link(det, frame_interval=rec.calibration.frame_interval, gap_frames=2)
+>>> speeds = lt.metrics(tracks).speed_um_per_min                 # µm/min per track (celltrackR)
+>>> bool(speeds.notna().any())
+True
+>>> analysis = lt.track(rec, progress=False)                      # everything at once
+>>> analysis.config["link"]["gap_frames"]                         # keyword > config= > default
+3
+>>> out = analysis.save(getfixture("tmp_path") / "results")      # the command line's files
+>>> (out / "summary.json").is_file()
+True
 """
 
 from __future__ import annotations

@@ -10,25 +10,58 @@ s, µm/min. Long calls release the GIL; ``progress(stage, done, total)`` returni
 
 from collections.abc import Callable, Sequence
 from os import PathLike
-from typing import Any
+from typing import Any, TypeAlias, final
 
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "__version__",
+    "Recording",
+    "Analysis",
+    "segment_volumes",
+    "segment_recording",
+    "link",
+    "track_metrics",
+    "steps",
+    "msd",
+    "autocorrelation",
+    "msd_fit",
+    "analyze",
+    "evaluate",
+    "synth_truth",
+    "synth_write",
+    "default_config",
+    "default_config_toml",
+    "load_config",
+    "config_from_toml",
+    "config_to_toml",
+    "check_config",
+    "resolve_config",
+    "settings",
+    "run_pipeline",
+    "batch_discover",
+    "batch_run_one",
+    "batch_write_summary",
+    "batch_summary_columns",
+    "_panic_for_tests",
+]
+
 __version__: str
 
-Column = npt.NDArray[np.float64] | npt.NDArray[np.int64] | npt.NDArray[np.uint64] | list[str]
-Table = list[tuple[str, Column]]
-NativeColumns = dict[str, Any]
-ProgressFn = Callable[[str, int, int], Any] | None
-StrPath = str | PathLike[str]
+_Column: TypeAlias = npt.NDArray[np.float64] | npt.NDArray[np.int64] | npt.NDArray[np.uint64] | list[str]
+_Table: TypeAlias = list[tuple[str, _Column]]
+_NativeColumns: TypeAlias = dict[str, Any]
+_ProgressFn: TypeAlias = Callable[[str, int, int], Any] | None
+_StrPath: TypeAlias = str | PathLike[str]
 
+@final
 class Recording:
     """A recording opened lazily (page index and metadata; pixels read per volume)."""
 
     @staticmethod
     def open(
-        path: StrPath,
+        path: _StrPath,
         voxel_size: Sequence[float] | None = None,
         frame_interval: float | None = None,
         shape: tuple[int, int, int] | None = None,
@@ -65,22 +98,23 @@ class Recording:
     def volume(self, t: int, c: int) -> npt.NDArray[Any]:
         """The (z, y, x) stack of timepoint ``t``, channel ``c``."""
 
+@final
 class Analysis:
     """The results of the pipeline on one recording."""
 
-    def detections(self) -> Table:
+    def detections(self) -> _Table:
         """``detections.csv``'s columns."""
-    def tracks(self) -> Table:
+    def tracks(self) -> _Table:
         """``tracks.csv``'s columns."""
-    def track_metrics(self) -> Table:
+    def track_metrics(self) -> _Table:
         """``track_metrics.csv``'s columns."""
-    def steps(self) -> Table:
+    def steps(self) -> _Table:
         """``steps.csv``'s columns."""
-    def msd(self) -> Table:
+    def msd(self) -> _Table:
         """``msd.csv``'s columns."""
-    def autocorrelation(self) -> Table:
+    def autocorrelation(self) -> _Table:
         """``autocorrelation.csv``'s columns."""
-    def drift(self) -> Table:
+    def drift(self) -> _Table:
         """``drift.csv``'s columns."""
     def summary(self) -> dict[str, Any]:
         """``summary.json``."""
@@ -88,55 +122,55 @@ class Analysis:
         """``metrics_summary.json``."""
     def projection(self) -> tuple[npt.NDArray[np.float32], tuple[float, float]] | None:
         """The (y, x) maximum-intensity projection and its pixel size (x, y) µm."""
-    def save(self, out_dir: StrPath, progress: ProgressFn = None) -> None:
+    def save(self, out_dir: _StrPath, progress: _ProgressFn = None) -> None:
         """Writes the command line's files into ``out_dir``."""
 
 def segment_volumes(
     channels: Sequence[npt.NDArray[Any]], frame: int, voxel_size: Sequence[float], config: str, overrides: str
-) -> Table:
+) -> _Table:
     """Segments one timepoint given as (z, y, x) arrays, one per channel (read without a copy)."""
 
-def segment_recording(recording: Recording, config: str, overrides: str, progress: ProgressFn = None) -> Table:
+def segment_recording(recording: Recording, config: str, overrides: str, progress: _ProgressFn = None) -> _Table:
     """Segments every timepoint of a recording, streamed."""
 
 def link(
-    detections: NativeColumns,
+    detections: _NativeColumns,
     frame_interval: float,
     config: str,
     overrides: str,
-    drift_table: NativeColumns | None = None,
-) -> Table:
+    drift_table: _NativeColumns | None = None,
+) -> _Table:
     """Links detections into tracks."""
 
-def track_metrics(tracks: NativeColumns, overrides: str, frame_interval: float | None) -> Table:
+def track_metrics(tracks: _NativeColumns, overrides: str, frame_interval: float | None) -> _Table:
     """Per-track measures."""
 
-def steps(tracks: NativeColumns, overrides: str, frame_interval: float | None) -> Table:
+def steps(tracks: _NativeColumns, overrides: str, frame_interval: float | None) -> _Table:
     """Per-step measures."""
 
-def msd(tracks: NativeColumns, overrides: str, frame_interval: float | None) -> Table:
+def msd(tracks: _NativeColumns, overrides: str, frame_interval: float | None) -> _Table:
     """MSD against lag."""
 
-def autocorrelation(tracks: NativeColumns, overrides: str, frame_interval: float | None) -> Table:
+def autocorrelation(tracks: _NativeColumns, overrides: str, frame_interval: float | None) -> _Table:
     """Velocity autocorrelation against lag."""
 
-def msd_fit(tracks: NativeColumns, overrides: str, frame_interval: float | None) -> dict[str, Any]:
+def msd_fit(tracks: _NativeColumns, overrides: str, frame_interval: float | None) -> dict[str, Any]:
     """The linear MSD fit (motility coefficient)."""
 
 def analyze(
-    tracks: NativeColumns, overrides: str, frame_interval: float | None
-) -> tuple[Table, Table, Table, Table, dict[str, Any]]:
+    tracks: _NativeColumns, overrides: str, frame_interval: float | None
+) -> tuple[_Table, _Table, _Table, _Table, dict[str, Any]]:
     """Every metrics table and the population summary."""
 
-def evaluate(truth: NativeColumns, predicted: NativeColumns, as_tracks: bool, overrides: str) -> dict[str, Any]:
+def evaluate(truth: _NativeColumns, predicted: _NativeColumns, as_tracks: bool, overrides: str) -> dict[str, Any]:
     """Scores against ground truth."""
 
-def synth_truth(config: str, overrides: str) -> Table:
+def synth_truth(config: str, overrides: str) -> _Table:
     """The ground truth of a simulation, without images."""
 
 def synth_write(
-    config: str, overrides: str, out_dir: StrPath, deflate: bool = False, progress: ProgressFn = None
-) -> Table:
+    config: str, overrides: str, out_dir: _StrPath, deflate: bool = False, progress: _ProgressFn = None
+) -> _Table:
     """Simulates a recording into ``out_dir``; returns the ground truth."""
 
 def default_config() -> str:
@@ -145,7 +179,7 @@ def default_config() -> str:
 def default_config_toml() -> str:
     """The commented default configuration file."""
 
-def load_config(path: StrPath) -> str:
+def load_config(path: _StrPath) -> str:
     """A TOML configuration file as JSON."""
 
 def config_from_toml(text: str) -> str:
@@ -163,18 +197,18 @@ def resolve_config(base: str | None, overrides: str) -> str:
 def settings() -> str:
     """The table of every setting, as JSON."""
 
-def run_pipeline(recording: Recording, config: str, progress: ProgressFn = None) -> Analysis:
+def run_pipeline(recording: Recording, config: str, progress: _ProgressFn = None) -> Analysis:
     """Runs the pipeline on a recording."""
 
-def batch_discover(roots: Sequence[StrPath], series: bool = False) -> list[tuple[str, str]]:
+def batch_discover(roots: Sequence[_StrPath], series: bool = False) -> list[tuple[str, str]]:
     """The recordings under ``roots`` and their results folders' names."""
 
 def batch_run_one(
-    path: StrPath, name: str, out_root: StrPath, config: str, progress: ProgressFn = None
+    path: _StrPath, name: str, out_root: _StrPath, config: str, progress: _ProgressFn = None
 ) -> dict[str, Any]:
     """One recording of a batch; its summary row."""
 
-def batch_write_summary(path: StrPath, rows: str) -> None:
+def batch_write_summary(path: _StrPath, rows: str) -> None:
     """Writes ``summary.csv``."""
 
 def batch_summary_columns() -> list[str]:

@@ -119,10 +119,10 @@ def segment(
     Examples
     --------
     >>> import leukotrack as lt
-    >>> rec, truth = lt.synth(getfixture("tmp_path"), frames=2, size={"x": 64, "y": 64, "z": 8}, progress=False)
+    >>> rec, truth = lt.synth(getfixture("tmp_path"), frames=2, size={"x": 96, "y": 96, "z": 10}, progress=False)
     >>> det = lt.segment(rec, cell_diameter=10, progress=False)
-    >>> sorted(det.frame.unique().tolist())
-    [0, 1]
+    >>> det.columns[:5].tolist()
+    ['frame', 'x_um', 'y_um', 'z_um', 'volume_um3']
     """
     if method is not None:
         _util.deprecated("method", "detector=")
@@ -443,9 +443,9 @@ def synth(
     ``seed``.
 
     >>> import leukotrack as lt
-    >>> rec, truth = lt.synth(getfixture("tmp_path"), frames=3, size={"x": 64, "y": 64, "z": 8}, progress=False)
-    >>> rec.shape.t, sorted(truth.frame.unique().tolist())
-    (3, [0, 1, 2])
+    >>> rec, truth = lt.synth(getfixture("tmp_path"), frames=3, size={"x": 96, "y": 96, "z": 10}, progress=False)
+    >>> rec.shape.t, truth.columns[:6].tolist()
+    (3, ['track_id', 'frame', 't_s', 'x_um', 'y_um', 'z_um'])
     """
     out = Path(_util.path("out_dir", out_dir))
     cfg = _stage_json(config, "synth")

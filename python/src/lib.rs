@@ -9,6 +9,7 @@
 //! No Rust panic reaches Python: every call into the core is wrapped in `catch_unwind`, and
 //! every [`leukotrack::Error`] variant maps to an exception (see [`errors`]).
 #![warn(missing_docs)]
+#![warn(rustdoc::broken_intra_doc_links)]
 
 use pyo3::prelude::*;
 

@@ -142,6 +142,9 @@ pub fn segment_recording<'py>(
     let ticker = Ticker::new(progress);
     let r = detached(py, || {
         let total = rec.shape().t;
+        if !ticker.tick("segment", 0, total) {
+            return Err(Error::Interrupted { stage: "segment".into() });
+        }
         segment::segment_recording(rec, channel, &cfg, &|t| ticker.tick("segment", t + 1, total))
     });
     let det = ticker.finish(r)?;

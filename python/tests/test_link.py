@@ -91,9 +91,9 @@ def test_2d_detections_give_2d_tracks(truth):
         (lambda d: d, {"gap_frames": 1.5}, "gap_frames"),
         (lambda d: d, {"gap_frames": -1}, "gap_frames"),
         (lambda d: d, {"predict": "yes"}, "predict"),
-        (lambda d: d, {"method": "hungarian"}, "method"),
+        (lambda d: d, {"linker": "hungarian"}, "linker"),
         (lambda d: d, {"drift": "phase"}, "drift"),
-        (lambda d: d, {"config": {"alternative_cost_factor": -1}}, "alternative-cost-factor"),
+        (lambda d: d, {"config": {"alternative_cost_factor": -1}}, "link.alternative_cost_factor"),
         (lambda d: d, {"config": {"feature_penalties": {"colour": 1.0}}}, "colour"),
     ],
 )

@@ -131,7 +131,7 @@ def test_config_as_dict_toml_file_and_overrides(tmp_path, small):
         (None, {"drift": "phase"}, "drift"),
         (None, {"voxel_size": (3, 0.8, 0.8)}, "never guesses"),
         (None, {"max_speed": 10, "max_distance": 5}, "not both"),
-        (None, {"method": "magic"}, "method"),
+        (None, {"detector": "magic"}, "detector"),
         (None, {"frame_interval": -1}, "frame_interval"),
     ],
 )
@@ -226,3 +226,16 @@ def test_an_uncalibrated_recording_asks_for_its_calibration(shared):
         path, progress=False, shape=shape, voxel_size={"x": 0.6, "y": 0.6, "z": 2.5}, frame_interval=30
     )
     assert a.summary["recording"]["shape"] == {"t": 3, "c": 2, "z": 4, "y": 24, "x": 32}
+
+
+def test_the_deprecated_method_keyword_still_works_and_warns(recording):
+    """``method=`` is the old spelling of ``detector=`` / ``linker=`` (kept for one release)."""
+    with pytest.warns(DeprecationWarning, match="detector= or linker="):
+        cfg = lt._pipeline.resolve_config(None, {"method": ["threshold", "greedy"]})
+    assert cfg["segment"]["detector"]["kind"] == "threshold" and cfg["link"]["method"] == "greedy"
+    with pytest.warns(DeprecationWarning), pytest.raises(lt.InvalidInputError, match="method"):
+        lt._pipeline.resolve_config(None, {"method": "magic"})
+    det = pd.DataFrame({"frame": [0, 1], "x_um": [0.0, 1.0], "y_um": [0.0, 1.0]})
+    with pytest.warns(DeprecationWarning, match="linker="):
+        tracks = lt.link(det, frame_interval=30, method="greedy")
+    assert len(tracks) == 2

@@ -98,7 +98,7 @@ def test_overridden_voxel_size_scales_positions(recording):
         (np.zeros((4, 16, 16), np.complex64), {"voxel_size": VOXEL}, "not a real number"),
         (np.zeros((1, 2, 4, 16, 16), np.uint16), {"voxel_size": VOXEL}, "got shape"),
         (np.zeros((2, 4, 16, 16), np.uint16), {"voxel_size": VOXEL, "channel": 2}, "channel 2"),
-        (np.zeros((4, 16, 16), np.uint16), {"voxel_size": VOXEL, "method": "watershed"}, "method"),
+        (np.zeros((4, 16, 16), np.uint16), {"voxel_size": VOXEL, "detector": "watershed"}, "detector"),
         (np.zeros((4, 16, 16), np.uint16), {"voxel_size": VOXEL, "cell_diameter": -1}, "cell_diameter"),
         (np.zeros((4, 16, 16), np.uint16), {"voxel_size": VOXEL, "config": {"bin_xy": 0}}, "bin_xy"),
         (np.zeros((4, 16, 16), np.uint16), {"voxel_size": VOXEL, "config": {"colour": 1}}, "colour"),

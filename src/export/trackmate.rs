@@ -1,7 +1,7 @@
 //! TrackMate XML session files (`tracks.xml`) that Fiji's TrackMate loads against the image
 //! they came from ("Plugins › Tracking › Load a TrackMate file").
 //!
-//! [`write`] writes every element TrackMate's reader requires (see
+//! [`write()`] writes every element TrackMate's reader requires (see
 //! `../shared/reference/trackmate-xml.md`): the model with its units (`µm`, `sec`), the
 //! feature declarations, every tracked point as a spot, one `Track` per track of two or more
 //! points with its links as edges, `FilteredTracks` listing them all (all visible), and the

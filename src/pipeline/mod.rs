@@ -691,6 +691,62 @@ fn with_path(e: Error, path: &Path) -> Error {
     }
 }
 
+/// Runs the library's parallel work on `n` threads (rayon's global pool; before any other
+/// work, once per process).
+pub fn set_threads(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::param("threads", "must be ≥ 1"));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .map_err(|e| Error::param("threads", e.to_string()))
+}
+
+/// The segmentation alone (`leukotrack segment`): every timepoint of `recording` segmented
+/// in `channel` and written into `dir` — `detections.csv`, with `labels` `labels.tif`, and
+/// `segment.json` (the settings, last) — each under a temporary name renamed when complete.
+/// `progress(t)` after timepoint `t`; returning `false` stops the run.
+pub fn save_segmentation(
+    dir: &Path,
+    recording: &Recording,
+    channel: usize,
+    cfg: &SegmentConfig,
+    labels: bool,
+    progress: &dyn Fn(usize) -> bool,
+) -> Result<Detections> {
+    use crate::io::write::HyperstackWriter;
+    cfg.validate()?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut writer = match labels {
+        true => Some(HyperstackWriter::labels(dir.join("labels.tif"), recording)?),
+        false => None,
+    };
+    let shape = recording.shape();
+    let mut det = segment::empty_detections(shape.z > 1, shape.c);
+    for frame in segment::frames(recording, channel, cfg)? {
+        let frame = frame?;
+        if let Some(w) = writer.as_mut() {
+            w.write_labels(&frame.segmentation.labels())?;
+        }
+        if frame.t == 0 {
+            det = frame.segmentation.detections;
+        } else {
+            det.append(frame.segmentation.detections)?;
+        }
+        if !progress(frame.t) {
+            return Err(Error::Interrupted { stage: Stage::Segment.name().to_string() });
+        }
+    }
+    if let Some(w) = writer {
+        w.finish()?;
+    }
+    det.write_csv(dir.join("detections.csv"))?;
+    let json = serde_json::to_string_pretty(cfg).map_err(|e| Error::internal(e.to_string()))?;
+    write_atomic(&dir.join("segment.json"), |w| w.write_all(json.as_bytes()))?;
+    Ok(det)
+}
+
 /// One output of [`Analysis::save`]: a file or folder of the results folder, whether the
 /// configuration asks for it, and how it is written. Adding an export format is adding an
 /// entry to [`EXPORTS`] (and, when optional, a switch to [`ExportConfig`]).

@@ -49,7 +49,6 @@ impl FromStr for Xyz {
 
 impl<'de> Deserialize<'de> for Xyz {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        use serde::de::Error as _;
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Map {
@@ -57,24 +56,42 @@ impl<'de> Deserialize<'de> for Xyz {
             y: f64,
             z: Option<f64>,
         }
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Form {
-            // First: a derived struct would also take a sequence.
-            #[allow(dead_code)]
-            Seq(Vec<serde::de::IgnoredAny>),
-            Map(Map),
-            Text(String),
-        }
-        match Form::deserialize(d)? {
-            Form::Map(m) => Ok(Xyz { xyz: [m.x, m.y, m.z.unwrap_or(0.0)], has_z: m.z.is_some() }),
-            Form::Text(s) => s.parse().map_err(D::Error::custom),
-            Form::Seq(_) => Err(D::Error::custom(
-                "a bare sequence is refused: numpy users write spacing as (z, y, x), the command \
-                 line as X,Y,Z, and leukotrack never guesses which; give a dict \
-                 {'x': …, 'y': …, 'z': …}",
-            )),
-        }
+        map_or_text(
+            d,
+            "a bare sequence is refused: numpy users write spacing as (z, y, x), the command \
+             line as X,Y,Z, and leukotrack never guesses which; give a dict \
+             {'x': …, 'y': …, 'z': …}",
+            |m: Map| Xyz { xyz: [m.x, m.y, m.z.unwrap_or(0.0)], has_z: m.z.is_some() },
+        )
+    }
+}
+
+/// A value given as a dict (Python) or as its command-line text (`"0.8,0.8,3"`); a bare
+/// sequence is refused with `refusal` (axes orders differ between numpy and the CLI).
+pub(crate) fn map_or_text<'de, D, M, T>(
+    d: D,
+    refusal: &str,
+    from_map: impl FnOnce(M) -> T,
+) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    M: Deserialize<'de>,
+    T: FromStr<Err = String>,
+{
+    use serde::de::Error as _;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form<M> {
+        // First: a derived struct would also take a sequence.
+        #[allow(dead_code)]
+        Seq(Vec<serde::de::IgnoredAny>),
+        Map(M),
+        Text(String),
+    }
+    match Form::<M>::deserialize(d)? {
+        Form::Map(m) => Ok(from_map(m)),
+        Form::Text(s) => s.parse().map_err(D::Error::custom),
+        Form::Seq(_) => Err(D::Error::custom(refusal)),
     }
 }
 
@@ -134,15 +151,6 @@ fn detector_names() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(DetectorConfig::KINDS)
 }
 #[cfg(feature = "cli")]
-fn detector_help() -> String {
-    format!(
-        "Detector: threshold (threshold, components, watershed) or blob (Laplacian of Gaussian, \
-         sub-voxel peaks); another kind than the configuration's starts from its defaults. \
-         Default: {}",
-        DetectorConfig::default().kind()
-    )
-}
-#[cfg(feature = "cli")]
 fn linker_names() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(LinkMethod::NAMES)
 }
@@ -187,7 +195,7 @@ pub struct SegmentOverrides {
     /// a different kind than the configuration's starts from that detector's defaults.
     #[cfg_attr(
         feature = "cli",
-        arg(long, value_name = "KIND", value_parser = detector_names(), help = detector_help())
+        arg(long, value_name = "KIND", value_parser = detector_names())
     )]
     pub detector: Option<String>,
 }
@@ -239,7 +247,7 @@ pub struct DriftOverrides {
     /// cells, debris) or median (all cells; unsafe for directed migration).
     #[cfg_attr(feature = "cli", arg(long, value_name = "METHOD", conflicts_with = "drift_table"))]
     pub drift: Option<String>,
-    /// A drift table (frame,dx_um,dy_um[,dz_um]) to link drift-corrected positions.
+    /// A drift table (`frame,dx_um,dy_um[,dz_um]`) to link drift-corrected positions.
     #[cfg_attr(feature = "cli", arg(long, value_name = "CSV"))]
     pub drift_table: Option<PathBuf>,
 }
@@ -585,15 +593,25 @@ impl ExportOverrides {
 
 impl Overrides {
     /// Moves the deprecated `method` names into `detector` and `linker` (where those are not
-    /// given themselves).
-    pub fn resolve_deprecated(&mut self) {
+    /// given themselves); a name that is neither is an error naming `method`.
+    pub fn resolve_deprecated(&mut self) -> Result<()> {
         for m in std::mem::take(&mut self.method) {
             if LinkMethod::NAMES.contains(&m.as_str()) {
                 self.link.linker.get_or_insert(m);
-            } else {
+            } else if DetectorConfig::KINDS.contains(&m.as_str()) {
                 self.segment.detector.get_or_insert(m);
+            } else {
+                let names = DetectorConfig::KINDS.iter().chain(&LinkMethod::NAMES);
+                return Err(Error::param(
+                    "method",
+                    format!(
+                        "`{m}`: expected one of {}",
+                        names.copied().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
             }
         }
+        Ok(())
     }
 
     /// The keywords (field names), in the order of the flags.
@@ -633,7 +651,7 @@ impl Overrides {
         }
         let mut o: Overrides = serde_json::from_value(serde_json::Value::Object(given))
             .map_err(|e| Error::param("overrides", e.to_string()))?;
-        o.resolve_deprecated();
+        o.resolve_deprecated()?;
         Ok(o)
     }
 }
@@ -698,7 +716,7 @@ impl Config {
     /// result: the precedence of every front, flag / keyword > file / `config=` > default.
     pub fn apply(&mut self, o: &Overrides) -> Result<()> {
         let mut o = o.clone();
-        o.resolve_deprecated();
+        o.resolve_deprecated()?;
         o.read.apply(&mut self.read)?;
         o.segment.apply(&mut self.segment, &mut self.channel)?;
         o.drift.apply(&mut self.drift)?;

@@ -49,6 +49,20 @@ pub struct Setting {
 }
 
 impl Setting {
+    /// The default as a user reads it, with its unit (`3 frames`, `30.0 µm/min`, `blob`);
+    /// `None` for switches and for settings unset by default.
+    pub fn default_text(&self) -> Option<String> {
+        let value = match &self.default {
+            Value::Null | Value::Bool(_) => return None,
+            Value::String(v) => v.clone(),
+            v => v.to_string(),
+        };
+        Some(match &self.unit {
+            Some(u) => format!("{value} {u}"),
+            None => value,
+        })
+    }
+
     /// The range as text, e.g. `> 0`, `≥ 1`, `[0, 1]`, or empty.
     pub fn range_text(&self) -> String {
         let lo = match (self.exclusive_minimum, self.minimum) {

@@ -1,7 +1,7 @@
 //! Segmentation: find every leukocyte in each 3D timepoint.
 //!
 //! [`segment`] turns one (z, y, x) volume into [`Detections`]; [`segment_recording`] streams a
-//! [`Recording`]'s timepoints through it in parallel, holding only a few in memory. Every size
+//! [`Recording`](crate::Recording)'s timepoints through it in parallel, holding only a few in memory. Every size
 //! in [`SegmentConfig`] is in µm and converted per axis (voxels are anisotropic); every default
 //! follows from one number, the expected cell diameter.
 //!

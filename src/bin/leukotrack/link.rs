@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use leukotrack::calib::{Calibration, Value};
+use leukotrack::calib::{self, Calibration, Value};
 use leukotrack::pipeline::overrides::{DriftOverrides, LinkOverrides};
 use leukotrack::pipeline::DriftConfig;
 use leukotrack::track::{self, LinkConfig, LinkMethod};
@@ -29,12 +29,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    if !(a.frame_interval.is_finite() && a.frame_interval > 0.0) {
-        return Err(Error::param(
-            "read.frame_interval_s",
-            format!("must be > 0 s, got {}", a.frame_interval),
-        ));
-    }
+    let dt = calib::frame_interval(a.frame_interval)?;
     let mut cfg = LinkConfig::default();
     if let Some(m) = &a.method {
         cfg.method = LinkMethod::parse(m)?;
@@ -44,8 +39,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut drift_cfg = DriftConfig::None;
     a.drift.apply(&mut drift_cfg)?;
     let det = Detections::read_csv(&a.detections)?;
-    let cal =
-        Calibration { frame_interval_s: Some(Value::user(a.frame_interval)), ..Default::default() };
+    let cal = Calibration { frame_interval_s: Some(Value::user(dt)), ..Default::default() };
     let drift = drift_cfg.estimate(&det, &cal, &cfg, None, &|_| {})?;
     let tracks = track::link(&det, &cal, &cfg, drift.as_ref())?;
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;

@@ -79,30 +79,22 @@ fn message(e: &Error) -> String {
     }
 }
 
-/// The command line with each setting flag's help ending in the configuration's default
-/// (read from the core's table, so it is never restated here).
+/// The command line, each setting flag's help ending in the configuration's default (from
+/// the core's table, so it is never restated here).
 fn command() -> clap::Command {
     let defaults: Vec<(String, String)> = settings::settings()
         .into_iter()
-        .filter(|s| s.kind != "boolean" && !s.default.is_null())
-        .filter_map(|s| {
-            let flag = s.flag?;
-            let unit = s.unit.map(|u| format!(" {u}")).unwrap_or_default();
-            let value = match &s.default {
-                serde_json::Value::String(v) => v.clone(),
-                v => v.to_string(),
-            };
-            Some((flag.trim_start_matches("--").to_string(), format!("{value}{unit}")))
-        })
+        .filter_map(|s| Some((s.default_text()?, s.flag?.trim_start_matches("--").to_string())))
         .collect();
-    let annotate = |arg: clap::Arg| match defaults.iter().find(|(f, _)| arg.get_long() == Some(f)) {
-        Some((_, d)) if !arg.get_help().is_some_and(|h| h.to_string().contains("Default:")) => {
-            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
-            arg.help(format!("{help} [config default: {d}]"))
-        }
-        _ => arg,
-    };
-    Cli::command().mut_subcommands(|sub| sub.mut_args(annotate))
+    Cli::command().mut_subcommands(|sub| {
+        sub.mut_args(|arg| match defaults.iter().find(|(_, f)| arg.get_long() == Some(f)) {
+            Some((d, _)) => {
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                arg.help(format!("{}. Default: {d}", help.trim_end_matches('.')))
+            }
+            None => arg,
+        })
+    })
 }
 
 fn main() -> ExitCode {

@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
-use leukotrack::calib::VoxelSize;
+use leukotrack::calib::{self, VoxelSize};
+use leukotrack::import::{read_tracks, TrackMateOptions};
 use leukotrack::metrics::{self, MetricsConfig};
 use leukotrack::pipeline::overrides::MetricsOverrides;
-use leukotrack::{Error, Result, Tracks};
+use leukotrack::Result;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,37 +32,16 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    if let Some(f) = a.frame_interval {
-        if !(f.is_finite() && f > 0.0) {
-            return Err(Error::param("read.frame_interval_s", format!("must be > 0 s, got {f}")));
-        }
-    }
+    a.frame_interval.map(calib::frame_interval).transpose()?;
     let mut config =
         MetricsConfig { frame_interval_s: a.frame_interval, ..MetricsConfig::default() };
     a.metrics.apply(&mut config)?;
     config.validate()?;
-    let format = match a.format.as_deref() {
-        Some(f) => f,
-        None if a.tracks.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) => "trackmate",
-        None => "csv",
+    let options = TrackMateOptions {
+        voxel_size: a.voxel_size.as_deref().map(VoxelSize::parse).transpose()?,
+        frame_interval_s: a.frame_interval,
     };
-    if a.voxel_size.is_some() && format != "trackmate" {
-        return Err(Error::param(
-            "read.voxel_size_um",
-            "only used for TrackMate files (--format trackmate)",
-        ));
-    }
-    let tracks = match format {
-        "trackmate" => {
-            let options = leukotrack::import::TrackMateOptions {
-                voxel_size: a.voxel_size.as_deref().map(VoxelSize::parse).transpose()?,
-                frame_interval_s: a.frame_interval,
-            };
-            leukotrack::import::read_trackmate_with(&a.tracks, &options)?
-        }
-        "imaris" => leukotrack::import::read_imaris(&a.tracks, a.frame_interval)?,
-        _ => Tracks::read_csv(&a.tracks, a.frame_interval)?,
-    };
+    let tracks = read_tracks(&a.tracks, a.format.as_deref(), &options)?;
     let analysis = metrics::analyze(&tracks, &config)?;
     analysis.write(&a.out)?;
     let s = &analysis.summary;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use leukotrack::pipeline::{Config, Overrides};
-use leukotrack::{Error, Result};
+use leukotrack::Result;
 
 /// A configuration file and the flags overriding it.
 #[derive(clap::Args)]
@@ -43,15 +43,6 @@ pub struct RunArgs {
 impl RunArgs {
     /// Sizes rayon's global pool.
     pub fn init_threads(&self) -> Result<()> {
-        if let Some(n) = self.threads {
-            if n == 0 {
-                return Err(Error::param("threads", "must be ≥ 1"));
-            }
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build_global()
-                .map_err(|e| Error::param("threads", e.to_string()))?;
-        }
-        Ok(())
+        self.threads.map_or(Ok(()), leukotrack::pipeline::set_threads)
     }
 }
