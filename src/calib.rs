@@ -69,7 +69,7 @@ impl VoxelSize {
         for (name, v) in [("x", x), ("y", y), ("z", z)] {
             if !(v.is_finite() && v > 0.0) {
                 return Err(Error::param(
-                    "voxel-size",
+                    "read.voxel_size_um",
                     format!("{name} must be a positive number of µm, got {v}"),
                 ));
             }
@@ -79,7 +79,7 @@ impl VoxelSize {
 
     /// Parses the command-line form `X,Y,Z` (µm).
     pub fn parse(s: &str) -> Result<Self> {
-        let v = parse_list(s, 3, "voxel-size")?;
+        let v = parse_list(s, 3, "read.voxel_size_um")?;
         VoxelSize::new(v[0], v[1], v[2])
     }
 
@@ -156,7 +156,7 @@ impl Calibration {
         match (self.voxel_x_um, self.voxel_y_um, self.voxel_z_um) {
             (Some(x), Some(y), Some(z)) => Ok(VoxelSize { x: x.value, y: y.value, z: z.value }),
             _ => Err(Error::param(
-                "voxel-size",
+                "read.voxel_size_um",
                 "the recording does not give its voxel size; pass it as X,Y,Z in µm",
             )),
         }
@@ -166,7 +166,7 @@ impl Calibration {
     pub fn frame_interval_s(&self) -> Result<f64> {
         self.frame_interval_s.map(|v| v.value).ok_or_else(|| {
             Error::param(
-                "frame-interval",
+                "read.frame_interval_s",
                 "the recording does not give its frame interval; pass it in seconds",
             )
         })

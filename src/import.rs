@@ -332,7 +332,7 @@ impl RawTrackMate {
                     Some(f) => [f; 3],
                     None if is_pixel_unit(unit) => {
                         return Err(Error::param(
-                            "voxel-size",
+                            "read.voxel_size_um",
                             format!(
                                 "{}: positions are in pixels (spatialunits=\"{unit}\"): give the voxel size X,Y,Z in µm",
                                 path.display()
@@ -357,7 +357,7 @@ impl RawTrackMate {
                     Some(f) => Some(f),
                     None if matches!(unit.to_ascii_lowercase().as_str(), "frame" | "frames") => {
                         return Err(Error::param(
-                            "frame-interval",
+                            "read.frame_interval_s",
                             format!(
                                 "{}: times are in frames (timeunits=\"{unit}\"): give the frame interval in seconds",
                                 path.display()
@@ -698,7 +698,7 @@ pub fn read_imaris(path: impl AsRef<Path>, frame_interval_s: Option<f64>) -> Res
         None if frame.is_empty() => 1.0,
         None => {
             return Err(Error::param(
-                "frame-interval",
+                "read.frame_interval_s",
                 format!(
                 "{}: Imaris gives time as a timepoint index: give the frame interval in seconds",
                 path.display()

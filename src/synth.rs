@@ -299,9 +299,9 @@ impl SynthConfig {
             return Err(Error::param("channels", format!("must be 1 or 2, got {}", self.channels)));
         }
         for v in self.voxel_um {
-            pos("voxel-size", v)?;
+            pos("voxel_um", v)?;
         }
-        pos("frame-interval", self.frame_interval_s)?;
+        pos("frame_interval_s", self.frame_interval_s)?;
         nonneg("density", self.density_per_1e5_um3)?;
         for (name, r) in [("diameter", self.diameter_um), ("speed", self.speed_um_per_min)] {
             pos(name, r[0])?;

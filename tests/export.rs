@@ -419,7 +419,7 @@ fn trackmate_2d_text_ids_and_missing_columns() {
         &image(1),
     )
     .unwrap_err();
-    assert!(e.to_string().contains("voxel-size"), "{e}");
+    assert!(e.to_string().contains("read.voxel_size_um"), "{e}");
     let (t3, _) = hand_made(true);
     let e = trackmate::write(&path, &t3, &Detections::new(true), &cal(), &image(24)).unwrap_err();
     assert!(e.to_string().contains("detection 10"), "{e}");
@@ -677,7 +677,8 @@ fn reads_imaris_position_exports() {
     let e = read_imaris(&p, None).unwrap_err();
     assert!(matches!(e, Error::InvalidParameter { .. }));
     assert!(
-        e.to_string().contains("frame-interval") && e.to_string().contains("cells_Position.csv"),
+        e.to_string().contains("read.frame_interval_s")
+            && e.to_string().contains("cells_Position.csv"),
         "{e}"
     );
 

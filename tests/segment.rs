@@ -233,7 +233,9 @@ fn bad_parameters_are_named() {
     assert_eq!(name(SegmentConfig { bin_xy: Some(0), ..Default::default() }), "segment.bin_xy");
     // An uncalibrated recording: the voxel size is named.
     let err = segment(&v, &Calibration::default(), &SegmentConfig::default()).unwrap_err();
-    assert!(matches!(err, Error::InvalidParameter { ref name, .. } if name == "voxel-size"));
+    assert!(
+        matches!(err, Error::InvalidParameter { ref name, .. } if name == "read.voxel_size_um")
+    );
 }
 
 #[test]

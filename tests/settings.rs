@@ -474,6 +474,10 @@ fn summary_json_is_written_last_by_every_path() {
     ]);
     assert!(ok, "{err}");
     let summary_time = std::fs::metadata(out.join("summary.json")).unwrap().modified().unwrap();
+    // summary.json's configuration is the effective one `config` prints for the same flags.
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["config"], effective(&["--ctc", "--labels"]));
     let mut n = 0;
     let mut stack = vec![out.clone()];
     while let Some(d) = stack.pop() {

@@ -157,7 +157,7 @@ fn written_recording_reads_back_with_its_calibration() {
 fn bad_parameters_are_named() {
     for (cfg, name) in [
         (SynthConfig { frames: 0, ..small() }, "frames"),
-        (SynthConfig { voxel_um: [0.8, -1.0, 3.0], ..small() }, "voxel-size"),
+        (SynthConfig { voxel_um: [0.8, -1.0, 3.0], ..small() }, "voxel_um"), // its key (was "voxel-size")
         (SynthConfig { diameter_um: [12.0, 8.0], ..small() }, "diameter"),
         (SynthConfig { channels: 3, ..small() }, "channels"),
     ] {

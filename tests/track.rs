@@ -236,7 +236,7 @@ fn edge_cases() {
     let mut d = Detections::new(false);
     d.push(0, 1.0, 1.0, None);
     let e = link(&d, &Calibration::default(), &cfg, None).unwrap_err();
-    assert!(e.to_string().contains("frame-interval"), "{e}");
+    assert!(e.to_string().contains("read.frame_interval_s"), "{e}");
     // Bad config.
     let e = link(
         &d,

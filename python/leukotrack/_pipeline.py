@@ -89,7 +89,7 @@ def settings() -> pd.DataFrame:
     """The table of every setting, one row each (as ``leukotrack config --schema``):
     ``key`` (the configuration's key path, e.g. ``link.gap_frames``), ``stage``, ``flag``
     (the command line's), ``keyword`` (this package's), ``type``, ``optional``, ``unit``,
-    ``default``, ``minimum``/``maximum``/``exclusive_minimum``/``exclusive_maximum``,
+    ``default``, ``range`` (as text) and ``minimum``/``maximum``/``exclusive_minimum``/``exclusive_maximum``,
     ``choices``, ``when`` (the table kind it applies to) and ``help``.
 
     >>> import leukotrack as lt

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use leukotrack::calib::{Source, Value, VoxelSize};
+use leukotrack::calib::{Value, VoxelSize};
 use leukotrack::{Error, PageOrder, ReadOptions, Recording, Volume};
 use numpy::PyArray3;
 use pyo3::prelude::*;
@@ -42,14 +42,6 @@ pub fn read_options(
         shape,
         page_order: page_order.map(PageOrder::parse).transpose()?,
     })
-}
-
-fn source(s: Source) -> &'static str {
-    match s {
-        Source::File => "file",
-        Source::User => "user",
-        Source::Default => "default",
-    }
 }
 
 #[pymethods]
@@ -131,7 +123,7 @@ impl PyRecording {
     fn calibration<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let c = self.inner.calibration();
         let d = PyDict::new(py);
-        let v = |x: Option<Value>| x.map(|x| (x.value, source(x.source)));
+        let v = |x: Option<Value>| x.map(|x| (x.value, x.source.name()));
         d.set_item("x", v(c.voxel_x_um))?;
         d.set_item("y", v(c.voxel_y_um))?;
         d.set_item("z", v(c.voxel_z_um))?;

@@ -307,9 +307,7 @@ pub fn evaluate<'py>(
     overrides: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let cfg = detached(py, || {
-        serde_json::from_str::<EvalOverrides>(overrides)
-            .map_err(|e| Error::param("evaluate", e.to_string()))?
-            .config()
+        pipeline::stage_from_json::<EvalOverrides>("evaluate", overrides)?.config()
     })?;
     let truth = tables::tracks_from(truth, "truth")?;
     let json = if as_tracks {
@@ -328,10 +326,7 @@ pub fn evaluate<'py>(
 /// `overrides` (JSON) applied and checked.
 fn synth_config(config: &str, overrides: &str) -> leukotrack::Result<SynthConfig> {
     let mut cfg: SynthConfig = pipeline::stage_from_json("synth", config)?;
-    let o: SynthOverrides = serde_json::from_str(overrides).map_err(|e| {
-        let msg = e.to_string();
-        Error::param("synth", msg.split(" at line ").next().unwrap_or(&msg).to_string())
-    })?;
+    let o: SynthOverrides = pipeline::stage_from_json("synth", overrides)?;
     o.apply(&mut cfg)?;
     Ok(cfg)
 }

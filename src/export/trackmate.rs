@@ -144,7 +144,7 @@ impl<'a> Document<'a> {
             (Some(x), Some(y), None) if image.nslices <= 1 => [x, y, x],
             _ => {
                 return Err(Error::param(
-                    "voxel-size",
+                    "read.voxel_size_um",
                     "TrackMate's ImageData needs the voxel size: give it as X,Y,Z in µm",
                 ))
             }

@@ -183,8 +183,9 @@ fn build(
         "int16" => Stored::I16,
         "float" | "float32" => Stored::F32,
         other => {
-            return Err(Error::metadata(
+            return Err(Error::unsupported(
                 path,
+                None,
                 format!(
                     "OME pixel Type `{other}` is not supported: uint8, uint16, int16 and float are"
                 ),

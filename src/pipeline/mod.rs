@@ -33,14 +33,13 @@ pub use overrides::Overrides;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ndarray::Array2;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::calib::{Calibration, VoxelSize};
 use crate::error::{Error, Result};
 use crate::io::write::write_atomic;
-use crate::io::{PageOrder, ReadOptions, Recording, Volume};
+use crate::io::{PageOrder, ReadOptions, Recording};
 use crate::metrics::{self, MetricsConfig};
 use crate::segment::{self, SegmentConfig};
 use crate::table::{Detections, Tracks};
@@ -82,9 +81,8 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
 /// left out (its default); an unknown key names the nearest valid one and the stage.
 pub fn stage_from_json<T: serde::de::DeserializeOwned>(stage: &str, text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| {
-        let msg = e.to_string();
-        let msg = msg.split(" at line ").next().unwrap_or(&msg);
-        Error::param(stage, overrides::with_nearest(msg))
+        let msg = overrides::strip_serde_position(&e.to_string());
+        Error::param(stage, overrides::with_nearest(&msg))
     })
 }
 
@@ -329,11 +327,7 @@ impl Config {
     /// Parses a configuration given as JSON (Python's `config=` dict); any key may be left out
     /// (its default), an unknown key names the nearest valid one, values are checked.
     pub fn from_json_str(text: &str) -> Result<Self> {
-        let cfg: Config = serde_json::from_str(text).map_err(|e| {
-            let msg = e.to_string();
-            let msg = msg.split(" at line ").next().unwrap_or(&msg);
-            Error::param("config", overrides::with_nearest(msg))
-        })?;
+        let cfg: Config = stage_from_json("config", text)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -363,7 +357,7 @@ impl Config {
 
     /// The configuration as TOML (every value, without comments).
     pub fn to_toml(&self) -> Result<String> {
-        toml::to_string(self).map_err(|e| Error::data(format!("config to TOML: {e}")))
+        toml::to_string(self).map_err(|e| Error::internal(format!("config to TOML: {e}")))
     }
 
     /// The commented default file (`leukotrack config --default`): every key, its unit and
@@ -551,27 +545,6 @@ fn zero_drift(frames: usize) -> Drift {
     }
 }
 
-/// The running maximum over z and t of one channel.
-fn accumulate_projection(acc: &mut Option<Array2<f32>>, v: &Volume) {
-    fn fold<T: Copy + Into<f32>>(a: &ndarray::Array3<T>, acc: &mut Array2<f32>) {
-        for plane in a.outer_iter() {
-            ndarray::Zip::from(&mut *acc).and(&plane).for_each(|m, &x| {
-                let x: f32 = x.into();
-                if x > *m {
-                    *m = x;
-                }
-            });
-        }
-    }
-    let (_, ny, nx) = v.dim();
-    let acc = acc.get_or_insert_with(|| Array2::from_elem((ny, nx), f32::NEG_INFINITY));
-    match v {
-        Volume::U8(a) => fold(a, acc),
-        Volume::U16(a) => fold(a, acc),
-        Volume::F32(a) => fold(a, acc),
-    }
-}
-
 /// Runs the pipeline on `recording`: segmentation of `config.channel` (intensities in every
 /// channel), drift estimation, linking (drift-corrected positions when the correction is on),
 /// metrics. Memory holds a few timepoints, never the recording. `progress` is called as
@@ -596,18 +569,12 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
     // Segmentation, streamed; the projection is accumulated from the same volumes.
     let t0 = Instant::now();
     report(Stage::Segment, 0, shape.t)?;
-    let mut detections = segment::empty_detections(shape.z > 1, shape.c);
-    let mut projection: Option<Array2<f32>> = None;
-    for frame in segment::frames(recording, config.channel, &config.segment)? {
-        let frame = frame?;
-        accumulate_projection(&mut projection, &frame.volumes[config.channel]);
-        if frame.t == 0 {
-            detections = frame.segmentation.detections;
-        } else {
-            detections.append(frame.segmentation.detections)?;
-        }
-        report(Stage::Segment, frame.t + 1, shape.t)?;
-    }
+    let mut projection = Projection::empty(shape.y, shape.x, [voxel.x, voxel.y]);
+    let detections =
+        segment::frames(recording, config.channel, &config.segment)?.detections(|frame| {
+            projection.include(&frame.volumes[config.channel])?;
+            report(Stage::Segment, frame.t + 1, shape.t)
+        })?;
     timings.segment = t0.elapsed().as_secs_f64();
 
     // Drift: from a channel, or from the detections (linked once without correction).
@@ -667,9 +634,9 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
     };
     Ok(Analysis {
         drift: drift.unwrap_or_else(|| zero_drift(shape.t)),
-        projection: projection.map(|mut image| {
-            image.mapv_inplace(|v| if v.is_finite() { v } else { 0.0 });
-            Projection { image, pixel_um: [voxel.x, voxel.y] }
+        projection: (shape.t > 0).then(|| {
+            projection.image.mapv_inplace(|v| if v.is_finite() { v } else { 0.0 });
+            projection
         }),
         detections,
         tracks,
@@ -685,7 +652,7 @@ fn with_path(e: Error, path: &Path) -> Error {
     match e {
         Error::InvalidParameter { name, reason } => Error::metadata(
             path,
-            format!("{name}: {reason} (give it with --voxel-size / --frame-interval or in [read])"),
+            format!("{name}: {reason} (give it with --voxel-size / --frame-interval, voxel_size= / frame_interval= in Python, or in [read])"),
         ),
         other => other,
     }
@@ -722,22 +689,15 @@ pub fn save_segmentation(
         true => Some(HyperstackWriter::labels(dir.join("labels.tif"), recording)?),
         false => None,
     };
-    let shape = recording.shape();
-    let mut det = segment::empty_detections(shape.z > 1, shape.c);
-    for frame in segment::frames(recording, channel, cfg)? {
-        let frame = frame?;
+    let det = segment::frames(recording, channel, cfg)?.detections(|frame| {
         if let Some(w) = writer.as_mut() {
             w.write_labels(&frame.segmentation.labels())?;
         }
-        if frame.t == 0 {
-            det = frame.segmentation.detections;
-        } else {
-            det.append(frame.segmentation.detections)?;
+        match progress(frame.t) {
+            true => Ok(()),
+            false => Err(Error::Interrupted { stage: Stage::Segment.name().to_string() }),
         }
-        if !progress(frame.t) {
-            return Err(Error::Interrupted { stage: Stage::Segment.name().to_string() });
-        }
-    }
+    })?;
     if let Some(w) = writer {
         w.finish()?;
     }
@@ -842,7 +802,7 @@ impl Analysis {
     /// Writes `summary.json`.
     pub fn write_summary(&self, path: &Path) -> Result<()> {
         let json = serde_json::to_string_pretty(&self.summary)
-            .map_err(|e| Error::data(format!("summary to JSON: {e}")))?;
+            .map_err(|e| Error::internal(format!("summary to JSON: {e}")))?;
         write_atomic(path, |w| w.write_all(json.as_bytes()))
     }
 

@@ -614,7 +614,7 @@ impl Overrides {
         Ok(())
     }
 
-    /// The keywords (field names), in the order of the flags.
+    /// The keywords (the field names), sorted.
     pub fn keywords() -> Vec<String> {
         match serde_json::to_value(Overrides::default()) {
             Ok(serde_json::Value::Object(m)) => {
@@ -627,8 +627,9 @@ impl Overrides {
     }
 
     /// Parses keyword overrides given as a JSON object (Python's keywords); `null` values
-    /// are "not given"; the deprecated `method` is resolved into `detector` / `linker`. An unknown keyword is an error naming it and the nearest one; a value
-    /// of the wrong type names its keyword.
+    /// are "not given"; the deprecated `method` is resolved into `detector` / `linker`. An
+    /// unknown keyword is an error naming it and the nearest one; a value of the wrong type
+    /// names its keyword.
     pub fn from_json(text: &str) -> Result<Self> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| Error::param("overrides", e.to_string()))?;
@@ -656,7 +657,8 @@ impl Overrides {
     }
 }
 
-fn strip_serde_position(s: &str) -> String {
+/// A serde_json message without its " at line L column C" (the JSON is ours, not the user's).
+pub(crate) fn strip_serde_position(s: &str) -> String {
     match s.find(" at line ") {
         Some(i) => s[..i].to_string(),
         None => s.to_string(),

@@ -40,6 +40,8 @@ pub struct Setting {
     pub exclusive_minimum: Option<f64>,
     /// Values must be smaller than this.
     pub exclusive_maximum: Option<f64>,
+    /// The range as text (`> 0`, `≥ 1`, `≥ 0 and ≤ 1`; empty for none).
+    pub range: String,
     /// The allowed values of a choice (a detector kind, a filter, a tagged table's kind).
     pub choices: Vec<String>,
     /// When the key applies: the choice of its table, e.g. `segment.detector.kind = threshold`.
@@ -98,6 +100,7 @@ pub fn settings() -> Vec<Setting> {
         s.stage =
             s.key.split('.').next().filter(|_| s.key.contains('.')).unwrap_or("segment").into();
         s.keyword = super::overrides::keyword_of(&s.key).map(str::to_string);
+        s.range = s.range_text();
         s.flag = s.keyword.as_deref().map(flag_of);
     }
     out
@@ -324,6 +327,7 @@ impl Walker<'_> {
             maximum: num("maximum").or_else(|| item_num("maximum")),
             exclusive_minimum: num("exclusiveMinimum").or_else(|| item_num("exclusiveMinimum")),
             exclusive_maximum: num("exclusiveMaximum").or_else(|| item_num("exclusiveMaximum")),
+            range: String::new(),
             choices,
             when: when.map(String::from),
             help: s.get("description").and_then(Value::as_str).unwrap_or("").to_string(),

@@ -36,6 +36,26 @@ pub struct Frames<'a> {
     done: bool,
 }
 
+impl Frames<'_> {
+    /// Every timepoint's detections in one table, frame by frame. `each` sees each timepoint
+    /// first — its volumes and segmentation, e.g. to write its label image or to accumulate a
+    /// projection — and stops the run by returning an error.
+    pub fn detections(self, mut each: impl FnMut(&Frame) -> Result<()>) -> Result<Detections> {
+        let shape = self.recording.shape();
+        let mut all = empty_detections(shape.z > 1, shape.c);
+        for frame in self {
+            let frame = frame?;
+            each(&frame)?;
+            if frame.t == 0 {
+                all = frame.segmentation.detections;
+            } else {
+                all.append(frame.segmentation.detections)?;
+            }
+        }
+        Ok(all)
+    }
+}
+
 /// Segments every timepoint of `recording` in channel `channel` (intensities in every
 /// channel), yielding them in order. A batch of as many timepoints as rayon has threads is
 /// segmented in parallel while the next one is read: two batches in memory at most. The
@@ -153,18 +173,8 @@ pub fn segment_recording(
     cfg: &SegmentConfig,
     progress: &dyn Fn(usize) -> bool,
 ) -> Result<Detections> {
-    let shape = recording.shape();
-    let mut all = empty_detections(shape.z > 1, shape.c);
-    for frame in frames(recording, channel, cfg)? {
-        let frame = frame?;
-        if frame.t == 0 {
-            all = frame.segmentation.detections;
-        } else {
-            all.append(frame.segmentation.detections)?;
-        }
-        if !progress(frame.t) {
-            return Err(Error::Interrupted { stage: "segment".into() });
-        }
-    }
-    Ok(all)
+    frames(recording, channel, cfg)?.detections(|frame| match progress(frame.t) {
+        true => Ok(()),
+        false => Err(Error::Interrupted { stage: "segment".into() }),
+    })
 }
