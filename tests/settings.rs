@@ -385,6 +385,11 @@ fn the_flags_of_track_and_batch_are_the_table_s() {
     }
     let (_, help, _) = leukotrack(&["track", "--help"]);
     assert!(help.contains("Default: 3 frames"), "{help}");
+    // Settings of their own: eval's --gap-frames is not the linker's.
+    let (_, help, _) = leukotrack(&["eval", "--help"]);
+    assert!(!help.contains("Default: 3 frames"), "{help}");
+    let (ok, _, err) = leukotrack(&["config", "--default", "--max-speed", "5"]);
+    assert!(!ok && err.contains("--default"), "{err}");
 }
 
 #[test]

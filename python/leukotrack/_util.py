@@ -165,8 +165,12 @@ def plain(name: str, v: Any) -> Any:
 
 
 def keywords(overrides: Mapping[str, Any]) -> str:
-    """The keyword overrides given (``None`` is "not given") as JSON for the native module."""
-    return to_json("overrides", {k: plain(k, v) for k, v in overrides.items() if v is not None})
+    """The keyword overrides given (``None`` is "not given") as JSON for the native module; a
+    value JSON cannot hold (NaN, a DataFrame) is refused naming its keyword."""
+    given = {k: plain(k, v) for k, v in overrides.items() if v is not None}
+    for k, v in given.items():
+        to_json(k, v)
+    return to_json("overrides", given)
 
 
 def deprecated(old: str, new: str) -> None:

@@ -10,9 +10,10 @@ use leukotrack::calib::{Calibration, Value};
 use leukotrack::eval::{self, EvalOverrides};
 use leukotrack::io::write::{HyperstackWriter, SampleType};
 use leukotrack::metrics::{self, MetricsConfig, TrackSet};
+use leukotrack::pipeline::overrides::{from_keywords, keywords_of, MetricsOverrides};
 use leukotrack::pipeline::{self, Config, DriftConfig, Overrides};
 use leukotrack::segment::{self, SegmentConfig};
-use leukotrack::synth::{Simulation, SynthConfig, SynthOverrides};
+use leukotrack::synth::{Simulation, SynthConfig, SynthOverrides, OVERRIDE_KEYS};
 use leukotrack::track::{self, LinkConfig};
 use leukotrack::{Error, Volume, VolumeView};
 use numpy::{PyReadonlyArray3, PyUntypedArray, PyUntypedArrayMethods};
@@ -198,7 +199,8 @@ fn metrics_inputs(
     let cfg = detached(py, || {
         let mut cfg =
             MetricsConfig { frame_interval_s: frame_interval, ..MetricsConfig::default() };
-        Overrides::from_json(overrides)?.metrics.apply(&mut cfg)?;
+        let known = keywords_of::<MetricsOverrides>();
+        from_keywords::<MetricsOverrides>(overrides, &known)?.apply(&mut cfg)?;
         cfg.validate()?;
         Ok(cfg)
     })?;
@@ -307,7 +309,7 @@ pub fn evaluate<'py>(
     overrides: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let cfg = detached(py, || {
-        pipeline::stage_from_json::<EvalOverrides>("evaluate", overrides)?.config()
+        from_keywords::<EvalOverrides>(overrides, &keywords_of::<EvalOverrides>())?.config()
     })?;
     let truth = tables::tracks_from(truth, "truth")?;
     let json = if as_tracks {
@@ -326,8 +328,15 @@ pub fn evaluate<'py>(
 /// `overrides` (JSON) applied and checked.
 fn synth_config(config: &str, overrides: &str) -> leukotrack::Result<SynthConfig> {
     let mut cfg: SynthConfig = pipeline::stage_from_json("synth", config)?;
-    let o: SynthOverrides = pipeline::stage_from_json("synth", overrides)?;
-    o.apply(&mut cfg)?;
+    let o: SynthOverrides = from_keywords(overrides, &keywords_of::<SynthOverrides>())?;
+    // Errors name the keyword a Python user wrote (`voxel_size`, not the key `voxel_um`).
+    o.apply(&mut cfg).map_err(|e| match e {
+        Error::InvalidParameter { name, reason } => {
+            let kw = OVERRIDE_KEYS.iter().find(|(_, key)| *key == name).map(|(kw, _)| *kw);
+            Error::param(kw.unwrap_or(&name), reason)
+        }
+        other => other,
+    })?;
     Ok(cfg)
 }
 

@@ -192,3 +192,17 @@ def test_error_classes_by_kind(tmp_path):
     with pytest.raises(lt.UnsupportedError) as e:
         lt.read(p)
     assert e.value.kind == "unsupported" and e.value.path == str(p) and "grayscale" in str(e.value)
+
+
+def test_keyword_errors_name_the_keyword():
+    with pytest.raises(lt.InvalidInputError) as e:
+        _pipeline.resolve_config(None, {"max_speed": float("nan")})
+    assert e.value.parameter == "max_speed"
+    with pytest.raises(lt.InvalidInputError, match="unknown keyword"):
+        lt.motility_summary(lt.synth_truth(frames=3), gap_frames=2)  # not a metrics setting
+    with pytest.raises(lt.InvalidInputError) as e:
+        lt.synth_truth(voxel_size={"x": 0.5, "y": -1, "z": 2})
+    assert e.value.parameter == "voxel_size"
+    with pytest.raises(lt.InvalidInputError) as e:
+        lt.synth_truth(frames=2.5)
+    assert e.value.parameter == "frames"

@@ -209,7 +209,7 @@ impl DriftConfig {
     pub fn parse(s: &str) -> Result<Self> {
         let bad = || {
             Error::param(
-                "drift",
+                "drift.method",
                 format!("`{s}`: give none, channel:N (0-based), objects or median"),
             )
         };
@@ -791,12 +791,20 @@ impl Analysis {
         let dir = dir.as_ref();
         let t0 = Instant::now();
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        // An older summary.json must not vouch for a folder this save does not complete.
+        let summary = dir.join("summary.json");
+        match std::fs::remove_file(&summary) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(&summary, e))
+            }
+            _ => {}
+        }
         let export = self.summary.config.export.clone();
         for e in EXPORTS.iter().filter(|e| (e.enabled)(&export)) {
             (e.write)(self, dir, progress)?;
         }
         self.summary.timings_s.save = t0.elapsed().as_secs_f64();
-        self.write_summary(&dir.join("summary.json"))
+        self.write_summary(&summary)
     }
 
     /// Writes `summary.json`.

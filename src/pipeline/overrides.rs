@@ -526,7 +526,14 @@ impl DriftOverrides {
             ));
         }
         if let Some(d) = &self.drift {
-            *cfg = DriftConfig::parse(d)?;
+            let given = DriftConfig::parse(d)?;
+            // `objects` names no arrest speed: the configuration's stays.
+            if !matches!(
+                (&given, &*cfg),
+                (DriftConfig::Objects { .. }, DriftConfig::Objects { .. })
+            ) {
+                *cfg = given;
+            }
         }
         if let Some(p) = &self.drift_table {
             *cfg = DriftConfig::Table { path: p.clone() };
@@ -616,45 +623,52 @@ impl Overrides {
 
     /// The keywords (the field names), sorted.
     pub fn keywords() -> Vec<String> {
-        match serde_json::to_value(Overrides::default()) {
-            Ok(serde_json::Value::Object(m)) => {
-                let mut k: Vec<String> = m.keys().cloned().collect();
-                k.push("method".into());
-                k
-            }
-            _ => Vec::new(),
-        }
+        let mut k = keywords_of::<Overrides>();
+        k.push("method".into());
+        k
     }
 
-    /// Parses keyword overrides given as a JSON object (Python's keywords); `null` values
-    /// are "not given"; the deprecated `method` is resolved into `detector` / `linker`. An
-    /// unknown keyword is an error naming it and the nearest one; a value of the wrong type
-    /// names its keyword.
+    /// Parses keyword overrides given as a JSON object (Python's keywords, see
+    /// [`from_keywords`]); the deprecated `method` is resolved into `detector` / `linker`.
     pub fn from_json(text: &str) -> Result<Self> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| Error::param("overrides", e.to_string()))?;
-        let serde_json::Value::Object(map) = value else {
-            return Err(Error::param("overrides", "expected an object of keywords"));
-        };
-        let known = Overrides::keywords();
-        let mut given = serde_json::Map::new();
-        for (k, v) in map {
-            if !known.contains(&k) {
-                return Err(unknown_name(&k, known.iter().map(String::as_str), "keyword"));
-            }
-            if v.is_null() {
-                continue;
-            }
-            let one = serde_json::Value::Object([(k.clone(), v.clone())].into_iter().collect());
-            serde_json::from_value::<Overrides>(one)
-                .map_err(|e| Error::param(k.clone(), strip_serde_position(&e.to_string())))?;
-            given.insert(k, v);
-        }
-        let mut o: Overrides = serde_json::from_value(serde_json::Value::Object(given))
-            .map_err(|e| Error::param("overrides", e.to_string()))?;
+        let mut o: Overrides = from_keywords(text, &Overrides::keywords())?;
         o.resolve_deprecated()?;
         Ok(o)
     }
+}
+
+/// The keywords of an overrides type: its fields, as its default serialises them (sorted).
+pub fn keywords_of<T: Default + Serialize>() -> Vec<String> {
+    match serde_json::to_value(T::default()) {
+        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Overrides of type `T` from a JSON object of keywords (`null`: not given): a keyword not in
+/// `known` is an error naming it and the nearest one, a value of the wrong type an error
+/// naming its keyword.
+pub fn from_keywords<T: serde::de::DeserializeOwned>(text: &str, known: &[String]) -> Result<T> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| Error::internal(format!("keywords: {e}")))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(Error::internal("keywords: expected a JSON object"));
+    };
+    let mut given = serde_json::Map::new();
+    for (k, v) in map {
+        if !known.contains(&k) {
+            return Err(unknown_name(&k, known.iter().map(String::as_str), "keyword"));
+        }
+        if v.is_null() {
+            continue;
+        }
+        let one = serde_json::Value::Object([(k.clone(), v.clone())].into_iter().collect());
+        serde_json::from_value::<T>(one)
+            .map_err(|e| Error::param(k.clone(), strip_serde_position(&e.to_string())))?;
+        given.insert(k, v);
+    }
+    serde_json::from_value(serde_json::Value::Object(given))
+        .map_err(|e| Error::param("keywords", strip_serde_position(&e.to_string())))
 }
 
 /// A serde_json message without its " at line L column C" (the JSON is ours, not the user's).
@@ -761,6 +775,26 @@ mod tests {
             .unwrap();
         assert_eq!(c.link.gap_frames, 5);
         assert_eq!(c.link.gate, Gate::MaxDistance { um: 15.0 });
+    }
+
+    #[test]
+    fn drift_objects_keeps_the_configuration_s_arrest_speed() {
+        let mut c = Config {
+            drift: DriftConfig::Objects { arrest_speed_um_per_min: 5.0 },
+            ..Config::default()
+        };
+        c.apply(&Overrides::from_json(r#"{"drift": "objects"}"#).unwrap()).unwrap();
+        assert_eq!(c.drift, DriftConfig::Objects { arrest_speed_um_per_min: 5.0 });
+        c.apply(&Overrides::from_json(r#"{"drift": "median"}"#).unwrap()).unwrap();
+        assert_eq!(c.drift, DriftConfig::Median);
+    }
+
+    #[test]
+    fn huge_integers_are_checked_not_internal_errors() {
+        let c = Config::from_json_str(r#"{"metrics": {"min_points": 18446744073709551615}}"#);
+        assert!(c.is_ok(), "{c:?}");
+        let e = Config::from_json_str(r#"{"segment": {"bin_xy": 0}}"#).unwrap_err();
+        assert!(e.to_string().contains("segment.bin_xy"), "{e}");
     }
 
     #[test]

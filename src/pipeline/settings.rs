@@ -384,9 +384,16 @@ pub fn lookup<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
 /// Checks every value of `value` (a configuration, or one stage's under `prefix`) against
 /// the ranges of its settings, and that every number is finite; the error names the key path.
 pub fn check<T: JsonSchema + Serialize>(value: &T, prefix: &str) -> Result<()> {
-    // TOML keeps NaN and infinities (JSON would turn them into null).
-    let doc = toml::Value::try_from(value)
-        .map_err(|e| Error::internal(format!("settings to TOML: {e}")))?;
+    // TOML keeps NaN and infinities (JSON turns them into null), but not integers beyond
+    // i64: for those (never NaN) the JSON form is checked.
+    let doc = match toml::Value::try_from(value) {
+        Ok(doc) => doc,
+        Err(_) => {
+            let json = serde_json::to_value(value)
+                .map_err(|e| Error::internal(format!("settings to JSON: {e}")))?;
+            toml_of_json(&json)
+        }
+    };
     let full =
         |key: &str| if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
     for s in settings_of::<T>("") {
@@ -425,6 +432,27 @@ pub fn check<T: JsonSchema + Serialize>(value: &T, prefix: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The numbers, arrays and tables of a JSON value as TOML (nulls dropped; integers beyond
+/// i64 as floats, which the ranges compare the same).
+fn toml_of_json(v: &Value) -> toml::Value {
+    match v {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => toml::Value::Integer(i),
+            None => toml::Value::Float(n.as_f64().unwrap_or(f64::INFINITY)),
+        },
+        Value::Array(a) => toml::Value::Array(a.iter().map(toml_of_json).collect()),
+        Value::Object(o) => toml::Value::Table(
+            o.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), toml_of_json(v)))
+                .collect(),
+        ),
+        Value::Bool(b) => toml::Value::Boolean(*b),
+        Value::String(s) => toml::Value::String(s.clone()),
+        Value::Null => toml::Value::String(String::new()),
+    }
 }
 
 fn key_path<'a>(v: &'a toml::Value, key: &str) -> Option<&'a toml::Value> {

@@ -31,8 +31,9 @@ pub struct Frames<'a> {
     cal: Calibration,
     batch: usize,
     ready: VecDeque<Result<Frame>>,
-    /// The batch read ahead: its first timepoint and its volumes.
-    ahead: Option<(usize, Result<Vec<Vec<Volume>>>)>,
+    /// The batch read ahead: its first timepoint and each timepoint's volumes (or why they
+    /// could not be read), in order.
+    ahead: Option<(usize, Vec<Result<Vec<Volume>>>)>,
     done: bool,
 }
 
@@ -95,7 +96,7 @@ pub fn frames<'a>(
 }
 
 impl Frames<'_> {
-    fn read(&self, start: usize) -> Result<Vec<Vec<Volume>>> {
+    fn read(&self, start: usize) -> Vec<Result<Vec<Volume>>> {
         let shape = self.recording.shape();
         (start..(start + self.batch).min(shape.t))
             .into_par_iter()
@@ -106,13 +107,6 @@ impl Frames<'_> {
     /// Segments the batch read ahead while reading the one after it.
     fn refill(&mut self) {
         let Some((start, batch)) = self.ahead.take() else { return };
-        let batch = match batch {
-            Ok(b) => b,
-            Err(e) => {
-                self.ready.push_back(Err(e));
-                return;
-            }
-        };
         let following = start + batch.len();
         let total = self.recording.shape().t;
         let path = self.recording.path();
@@ -123,6 +117,7 @@ impl Frames<'_> {
                     .enumerate()
                     .map(|(i, volumes)| {
                         let t = start + i;
+                        let volumes = volumes?;
                         segment_frame(&volumes, self.channel, t, &self.cal, &self.cfg)
                             .map(|segmentation| Frame { t, volumes, segmentation })
                             .map_err(|e| match e {

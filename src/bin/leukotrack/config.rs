@@ -25,6 +25,9 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    if (a.default || a.schema) && a.overrides != Overrides::default() {
+        return Err(Error::param("config", "--default and --schema take no setting flags"));
+    }
     if a.default {
         print!("{}", Config::default_toml());
         return Ok(());

@@ -87,6 +87,10 @@ fn command() -> clap::Command {
         .filter_map(|s| Some((s.default_text()?, s.flag?.trim_start_matches("--").to_string())))
         .collect();
     Cli::command().mut_subcommands(|sub| {
+        // `synth` and `eval` have settings of their own (SynthConfig, EvalConfig).
+        if matches!(sub.get_name(), "synth" | "eval") {
+            return sub;
+        }
         sub.mut_args(|arg| match defaults.iter().find(|(_, f)| arg.get_long() == Some(f)) {
             Some((d, _)) => {
                 let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
