@@ -414,6 +414,18 @@ pub fn flag_of(keyword: &str) -> String {
     }
 }
 
+/// The message of `e` as the command line prints it: a parameter named by its flag where it
+/// has one (``invalid parameter `--max-speed` (link.gate.um_per_min): …``).
+pub fn message_with_flag(e: &Error) -> String {
+    match e {
+        Error::InvalidParameter { name, reason } => match flag_for_key(name) {
+            Some(flag) => format!("invalid parameter `{flag}` ({name}): {reason}"),
+            None => e.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
 /// The flag that sets the configuration key `key`, if any.
 pub fn flag_for_key(key: &str) -> Option<String> {
     keyword_of(key).map(flag_of)

@@ -463,8 +463,3 @@ fn key_path<'a>(v: &'a toml::Value, key: &str) -> Option<&'a toml::Value> {
 pub fn find(key: &str) -> Option<Setting> {
     settings().into_iter().find(|s| s.key == key)
 }
-
-/// The flag that sets the configuration key `key`, if any.
-pub fn flag_for_key(key: &str) -> Option<String> {
-    super::overrides::keyword_of(key).map(flag_of)
-}

@@ -17,8 +17,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use leukotrack::pipeline::settings;
-use leukotrack::Error;
+use leukotrack::pipeline::{overrides, settings};
 
 /// Tracking of immune cells in two-photon intravital microscopy.
 ///
@@ -66,17 +65,6 @@ enum Command {
     /// table of every setting (JSON); otherwise prints the effective configuration of FILE
     /// (or the defaults) with the flags applied, as `track` would run it.
     Config(config::Args),
-}
-
-/// The message of an error, with a parameter named by its flag where it has one.
-fn message(e: &Error) -> String {
-    match e {
-        Error::InvalidParameter { name, reason } => match settings::flag_for_key(name) {
-            Some(flag) => format!("invalid parameter `{flag}` ({name}): {reason}"),
-            None => e.to_string(),
-        },
-        other => other.to_string(),
-    }
 }
 
 /// The command line, each setting flag's help ending in the configuration's default (from
@@ -128,7 +116,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("leukotrack: error: {}", message(&e));
+            eprintln!("leukotrack: error: {}", overrides::message_with_flag(&e));
             ExitCode::FAILURE
         }
     }
