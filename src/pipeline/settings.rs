@@ -113,6 +113,17 @@ pub fn settings_of<T: JsonSchema>(prefix: &str) -> Vec<Setting> {
     out
 }
 
+/// [`settings_of`] `T` at the top, made once per type (validation runs per timepoint).
+fn cached<T: JsonSchema + 'static>() -> std::sync::Arc<Vec<Setting>> {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<TypeId, Arc<Vec<Setting>>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut map = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    map.entry(TypeId::of::<T>()).or_insert_with(|| Arc::new(settings_of::<T>(""))).clone()
+}
+
 fn walk_root<T: JsonSchema>(prefix: &str, out: &mut Vec<Setting>) {
     let schema = schemars::schema_for!(T);
     let root = schema.as_value().clone();
@@ -383,7 +394,7 @@ pub fn lookup<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
 
 /// Checks every value of `value` (a configuration, or one stage's under `prefix`) against
 /// the ranges of its settings, and that every number is finite; the error names the key path.
-pub fn check<T: JsonSchema + Serialize>(value: &T, prefix: &str) -> Result<()> {
+pub fn check<T: JsonSchema + Serialize + 'static>(value: &T, prefix: &str) -> Result<()> {
     // TOML keeps NaN and infinities (JSON turns them into null), but not integers beyond
     // i64: for those (never NaN) the JSON form is checked.
     let doc = match toml::Value::try_from(value) {
@@ -396,7 +407,7 @@ pub fn check<T: JsonSchema + Serialize>(value: &T, prefix: &str) -> Result<()> {
     };
     let full =
         |key: &str| if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
-    for s in settings_of::<T>("") {
+    for s in cached::<T>().iter() {
         let Some(v) = key_path(&doc, &s.key) else { continue };
         let values: Vec<f64> = match v {
             toml::Value::Float(f) => vec![*f],
