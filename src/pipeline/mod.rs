@@ -62,8 +62,17 @@ static DEFAULT_FILE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         },
     );
     for s in settings::settings_of::<ExportConfig>("") {
-        let help = s.help.split_whitespace().collect::<Vec<_>>().join(" ");
-        text.push_str(&format!("# {help}\n{} = {}\n", s.key, s.default));
+        let mut line = String::from("#");
+        for word in s.help.split_whitespace() {
+            if line.len() + word.len() > 88 {
+                text.push_str(&line);
+                text.push('\n');
+                line = String::from("#");
+            }
+            line.push(' ');
+            line.push_str(word);
+        }
+        text.push_str(&format!("{line}\n{} = {}\n", s.key, s.default));
     }
     text
 });
