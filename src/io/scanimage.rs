@@ -141,7 +141,9 @@ pub(crate) fn open(
     let mut pending = Some((file, handle));
     for p in parts(path) {
         if p.file_name() == path.file_name() {
-            let (f, h) = pending.take().expect("opened once");
+            let Some((f, h)) = pending.take() else {
+                return Err(Error::format(path, "the file is listed twice among its parts"));
+            };
             files.push(FileSlot::indexed(f, h));
         } else {
             let h = File::open(&p).map_err(|e| Error::io(&p, e))?;

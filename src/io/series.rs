@@ -227,7 +227,9 @@ fn open_files(origin: &Path, files: Vec<PathBuf>, opts: &ReadOptions) -> Result<
             }
         }
     }
-    let mut l = out.expect("at least one file");
+    let Some(mut l) = out else {
+        return Err(Error::format(origin, "the series holds no TIFF files"));
+    };
     if n > 1 {
         l.format = Format::Series;
         l.calibration.frame_times_s = None;
