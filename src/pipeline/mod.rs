@@ -463,6 +463,9 @@ pub struct Summary {
     pub recording: RecordingInfo,
     /// The effective configuration (every value, defaults included).
     pub config: Config,
+    /// What the segmentation decided and noticed: the diameter used and estimated
+    /// (`segment.estimated_cell_diameter_um`), blank frames, warnings.
+    pub segment: segment::SegmentReport,
     /// How many of what.
     pub counts: Counts,
     /// Wall time of each stage, s.
@@ -579,8 +582,8 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
     let t0 = Instant::now();
     report(Stage::Segment, 0, shape.t)?;
     let mut projection = Projection::empty(shape.y, shape.x, [voxel.x, voxel.y]);
-    let detections =
-        segment::frames(recording, config.channel, &config.segment)?.detections(|frame| {
+    let (detections, segment_report) =
+        segment::frames(recording, config.channel, &config.segment)?.run(|frame| {
             projection.include(&frame.volumes[config.channel])?;
             report(Stage::Segment, frame.t + 1, shape.t)
         })?;
@@ -632,6 +635,7 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
             },
         },
         config: config.clone(),
+        segment: segment_report,
         counts: Counts {
             frames: shape.t,
             detections: detections.len(),
@@ -680,8 +684,9 @@ pub fn set_threads(n: usize) -> Result<()> {
 }
 
 /// The segmentation alone (`leukotrack segment`): every timepoint of `recording` segmented
-/// in `channel` and written into `dir` — `detections.csv`, with `labels` `labels.tif`, and
-/// `segment.json` (the settings, last) — each under a temporary name renamed when complete.
+/// in `channel` and written into `dir` — `detections.csv`, with `labels` `labels.tif`,
+/// `segment.json` (the settings used, the estimated diameter filled in) and `summary.json`
+/// (the [`segment::SegmentReport`], last) — each under a temporary name renamed when complete.
 /// `progress(t)` after timepoint `t`; returning `false` stops the run.
 pub fn save_segmentation(
     dir: &Path,
@@ -698,7 +703,9 @@ pub fn save_segmentation(
         true => Some(HyperstackWriter::labels(dir.join("labels.tif"), recording)?),
         false => None,
     };
-    let det = segment::frames(recording, channel, cfg)?.detections(|frame| {
+    let frames = segment::frames(recording, channel, cfg)?;
+    let resolved = frames.config().clone();
+    let (det, report) = frames.run(|frame| {
         if let Some(w) = writer.as_mut() {
             w.write_labels(&frame.segmentation.labels())?;
         }
@@ -711,8 +718,16 @@ pub fn save_segmentation(
         w.finish()?;
     }
     det.write_csv(dir.join("detections.csv"))?;
-    let json = serde_json::to_string_pretty(cfg).map_err(|e| Error::internal(e.to_string()))?;
+    let json =
+        serde_json::to_string_pretty(&resolved).map_err(|e| Error::internal(e.to_string()))?;
     write_atomic(&dir.join("segment.json"), |w| w.write_all(json.as_bytes()))?;
+    let summary = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "recording": recording.path(),
+        "segment": report,
+    });
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::internal(e.to_string()))?;
+    write_atomic(&dir.join("summary.json"), |w| w.write_all(json.as_bytes()))?;
     Ok(det)
 }
 
@@ -849,7 +864,12 @@ impl Analysis {
             }
         };
         report(0)?;
-        for frame in segment::frames(&recording, config.channel, &config.segment)? {
+        // The same settings as the first pass: its diameter, estimated or given.
+        let seg = SegmentConfig {
+            cell_diameter_um: self.summary.segment.cell_diameter_um.or(config.segment.cell_diameter_um),
+            ..config.segment.clone()
+        };
+        for frame in segment::frames(&recording, config.channel, &seg)? {
             let frame = frame?;
             if let Some(w) = labels.as_mut() {
                 w.write_labels(&frame.segmentation.labels())?;

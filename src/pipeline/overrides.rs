@@ -479,7 +479,7 @@ impl SegmentOverrides {
             *channel = c;
         }
         if let Some(d) = self.cell_diameter {
-            cfg.cell_diameter_um = d;
+            cfg.cell_diameter_um = Some(d);
         }
         if let Some(kind) = &self.detector {
             set_detector(cfg, kind)?;

@@ -5,17 +5,21 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{BlobDetector, Detector, ThresholdDetector};
+use super::{BlobDetector, Detector, HybridDetector, ThresholdDetector};
 use crate::error::{Error, Result};
 
 /// Every parameter of the segmentation. Sizes in µm (converted per axis), volumes in µm³.
-/// `None` means "derived from [`SegmentConfig::cell_diameter_um`]".
+/// `None` means "derived from the cell diameter" ([`SegmentConfig::cell_diameter_um`], itself
+/// estimated from the recording when not given).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SegmentConfig {
-    /// Expected cell diameter, µm. Every other size defaults from it.
+    /// Expected cell diameter, µm. Every other size defaults from it. `None`: estimated from
+    /// the recording (the scale of the strongest scale-space maxima of the normalised LoG on a
+    /// sample of up to 3 timepoints; written in `summary.json` as
+    /// `segment.estimated_cell_diameter_um`).
     #[schemars(extend("exclusiveMinimum" = 0))]
-    pub cell_diameter_um: f64,
+    pub cell_diameter_um: Option<f64>,
     /// Bin factor in x and y before filtering (the z step is never binned). `None`: the
     /// largest factor keeping working voxels ≤ diameter/4 in x and y, at most 4 (1 for voxels
     /// already that large; 3 for 10 µm cells at 0.8 µm voxels). Centroids, volumes and shapes are measured on the working grid,
@@ -31,8 +35,8 @@ pub struct SegmentConfig {
     pub channel_math: Option<ChannelMath>,
     /// The detector and its settings.
     pub detector: DetectorConfig,
-    /// Smallest object kept, µm³; `None`: 1/5 of the expected cell volume (π/6·d³; in 2D,
-    /// π/4·d² × the z step). Debris specks are far smaller.
+    /// Smallest object kept, µm³; `None`: 1/5 of the expected cell volume (π/6·d³; in 2D or a
+    /// stack shallower than the cell, π/4·d² × its depth). Debris specks are far smaller.
     #[schemars(range(min = 0))]
     pub min_volume_um3: Option<f64>,
     /// Largest object kept, µm³; `None`: no limit.
@@ -49,7 +53,7 @@ pub struct SegmentConfig {
 impl Default for SegmentConfig {
     fn default() -> Self {
         SegmentConfig {
-            cell_diameter_um: 10.0,
+            cell_diameter_um: None,
             bin_xy: None,
             background: Background::default(),
             denoise_sigma_um: None,
@@ -102,10 +106,13 @@ pub struct ChannelMath {
     pub scale: f64,
 }
 
-/// The detector, as a tagged config (`kind = "threshold"` or `"blob"`).
+/// The detector, as a tagged config (`kind = "hybrid"`, `"threshold"` or `"blob"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DetectorConfig {
+    /// A foreground mask from the background noise, LoG seeds at the cell scale inside it,
+    /// and a seeded watershed (the default).
+    Hybrid(HybridDetector),
     /// Threshold + connected components + watershed splitting.
     Threshold(ThresholdDetector),
     /// Blob detection (LoG/DoG).
@@ -113,21 +120,22 @@ pub enum DetectorConfig {
 }
 
 impl Default for DetectorConfig {
-    /// The blob detector: it scores better on the shared synthetic recording (see
-    /// BENCHMARKS.md).
+    /// The hybrid detector: it holds on the real recordings and on every simulator preset
+    /// where either single detector fails on some (see BENCHMARKS.md).
     fn default() -> Self {
-        DetectorConfig::Blob(BlobDetector::default())
+        DetectorConfig::Hybrid(HybridDetector::default())
     }
 }
 
 impl DetectorConfig {
     /// The detector kinds, as the configuration (`segment.detector.kind`), `--detector` and
     /// `detector=` spell them.
-    pub const KINDS: [&'static str; 2] = ["threshold", "blob"];
+    pub const KINDS: [&'static str; 3] = ["hybrid", "threshold", "blob"];
 
     /// The detector of `kind` (one of [`DetectorConfig::KINDS`]) with its default settings.
     pub fn of_kind(kind: &str) -> Result<Self> {
         match kind {
+            "hybrid" => Ok(DetectorConfig::Hybrid(HybridDetector::default())),
             "threshold" => Ok(DetectorConfig::Threshold(ThresholdDetector::default())),
             "blob" => Ok(DetectorConfig::Blob(BlobDetector::default())),
             other => Err(Error::param(
@@ -145,6 +153,7 @@ impl DetectorConfig {
     /// The detector behind the config.
     pub fn detector(&self) -> &dyn Detector {
         match self {
+            DetectorConfig::Hybrid(d) => d,
             DetectorConfig::Threshold(d) => d,
             DetectorConfig::Blob(d) => d,
         }
@@ -155,7 +164,7 @@ impl SegmentConfig {
     /// A config for cells of `diameter_um` with everything else at its default.
     #[must_use]
     pub fn for_diameter(diameter_um: f64) -> Self {
-        SegmentConfig { cell_diameter_um: diameter_um, ..Default::default() }
+        SegmentConfig { cell_diameter_um: Some(diameter_um), ..Default::default() }
     }
 
     /// Checks every parameter, naming the first one out of range.
@@ -172,20 +181,21 @@ impl SegmentConfig {
         self.detector.detector().validate()
     }
 
-    /// The bin factor in x and y for voxels of `voxel_um`.
-    pub fn bin_for(&self, voxel_um: [f64; 3]) -> usize {
+    /// The bin factor in x and y for voxels of `voxel_um` and cells of `diameter_um`.
+    pub fn bin_for(&self, voxel_um: [f64; 3], diameter_um: f64) -> usize {
         self.bin_xy.unwrap_or_else(|| {
-            let target = self.cell_diameter_um / 4.0;
+            let target = diameter_um / 4.0;
             let b = (target / voxel_um[0].max(voxel_um[1])).floor();
             b.clamp(1.0, 4.0) as usize
         })
     }
 
-    /// The expected cell volume, µm³ (π/6·d³; in 2D π/4·d² × the z step).
-    pub(super) fn expected_volume(&self, two_d: bool, vz: f64) -> f64 {
-        let d = self.cell_diameter_um;
-        if two_d {
-            std::f64::consts::PI / 4.0 * d * d * vz
+    /// The expected volume, µm³, of a cell of diameter `d` seen through `depth_um` µm of
+    /// stack: π/6·d³ when the stack holds it, else π/4·d² × the depth (a 2D recording's depth
+    /// is its z step).
+    pub(super) fn expected_volume(d: f64, depth_um: f64) -> f64 {
+        if depth_um < d {
+            std::f64::consts::PI / 4.0 * d * d * depth_um
         } else {
             std::f64::consts::PI / 6.0 * d * d * d
         }

@@ -51,6 +51,8 @@
 
 pub mod blob;
 mod config;
+pub mod hybrid;
+pub mod scale;
 pub mod features;
 pub mod filter;
 pub mod label;
@@ -58,7 +60,7 @@ pub mod split;
 pub mod stream;
 pub mod threshold;
 
-pub use stream::{frames, segment_recording, Frame, Frames};
+pub use stream::{estimate_diameter, frames, segment_recording, Frame, Frames, SegmentReport};
 
 use ndarray::Array3;
 use rayon::prelude::*;
@@ -72,6 +74,8 @@ use filter::Dims;
 
 #[doc(inline)]
 pub use blob::BlobDetector;
+#[doc(inline)]
+pub use hybrid::HybridDetector;
 pub use config::{Background, ChannelMath, DetectorConfig, SegmentConfig};
 #[doc(inline)]
 pub use threshold::{SplitSeeds, ThresholdDetector};
@@ -123,6 +127,8 @@ pub trait Detector: Sync {
 pub struct Segmentation {
     /// One row per detected cell.
     pub detections: Detections,
+    /// Whether the timepoint was constant (empty, all zero or one value): nothing to detect.
+    pub blank: bool,
     /// Labels on the working grid.
     work_labels: Vec<u32>,
     grid: Grid,
@@ -302,13 +308,21 @@ pub fn segment_frame_views(
     let two_d = din.nz == 1;
     let empty = |d: Dims| Segmentation {
         detections: empty_detections(!two_d, channels.len()),
+        blank: true,
         work_labels: vec![0; d.len()],
         grid: Grid::new(d, voxel, 1),
     };
     if din.is_empty() {
         return Ok(empty(din));
     }
-    let grid = Grid::new(din, voxel, cfg.bin_for(voxel));
+    let d = match cfg.cell_diameter_um {
+        Some(d) => d,
+        None => match scale::estimate_diameter(&[*primary], voxel) {
+            Some(d) => d,
+            None => return Ok(empty(din)),
+        },
+    };
+    let grid = Grid::new(din, voxel, cfg.bin_for(voxel, d));
     let wv = grid.work_voxel_um();
     let mut signal = working_image(primary, sub, &grid);
     let (lo, hi) =
@@ -316,30 +330,39 @@ pub fn segment_frame_views(
     if hi.is_nan() || hi <= lo {
         return Ok(empty(din));
     }
-    let d = cfg.cell_diameter_um;
-    match cfg.background {
-        Background::None => {}
-        Background::Gaussian { sigma_um } => filter::subtract_gaussian_background(
-            &mut signal,
-            grid.work,
-            wv,
-            sigma_um.unwrap_or(2.0 * d),
-        ),
-        Background::TopHat { radius_um } => {
-            filter::subtract_tophat_background(&mut signal, grid.work, wv, radius_um.unwrap_or(d))
-        }
+    // A stack shallower than its cells is detected on its z projection; each object is then
+    // measured through every plane.
+    let thin = scale::is_thin(din.nz, voxel[2], d);
+    let mut signal3d = None;
+    let mut det_dims = grid.work;
+    if thin {
+        let p = scale::project_z(&signal, grid.work);
+        signal3d = Some(std::mem::replace(&mut signal, p));
+        det_dims = Dims { nz: 1, ..grid.work };
     }
-    let ds = cfg.denoise_sigma_um.unwrap_or([d / 10.0; 3]);
-    let ds = if two_d { [ds[0], ds[1], 0.0] } else { ds };
-    let smooth = if ds.iter().all(|&s| s == 0.0) {
-        signal.clone()
-    } else {
-        filter::gaussian(&signal, grid.work, ds, wv)
+    let prepare = |img: &mut Vec<f32>, dims: Dims| -> Vec<f32> {
+        match cfg.background {
+            Background::None => {}
+            Background::Gaussian { sigma_um } => {
+                filter::subtract_gaussian_background(img, dims, wv, sigma_um.unwrap_or(2.0 * d))
+            }
+            Background::TopHat { radius_um } => {
+                filter::subtract_tophat_background(img, dims, wv, radius_um.unwrap_or(d))
+            }
+        }
+        let ds = cfg.denoise_sigma_um.unwrap_or([d / 10.0; 3]);
+        let ds = if dims.nz == 1 { [ds[0], ds[1], 0.0] } else { ds };
+        if ds.iter().all(|&s| s == 0.0) {
+            img.clone()
+        } else {
+            filter::gaussian(img, dims, ds, wv)
+        }
     };
+    let smooth = prepare(&mut signal, det_dims);
     let input = DetectorInput {
         signal: &signal,
         smooth: &smooth,
-        dims: grid.work,
+        dims: det_dims,
         voxel_um: wv,
         cell_diameter_um: d,
     };
@@ -354,9 +377,26 @@ pub fn segment_frame_views(
         )));
     }
 
+    // A thin stack's objects reach through every plane: its labels and measures are 3D again.
+    let smooth = match signal3d {
+        Some(mut s3) => {
+            let plane = det_dims.plane();
+            obj.labels = obj.labels.repeat(grid.work.nz);
+            for p in obj.position.iter_mut() {
+                *p = p.map(|q| [q[0], q[1], f64::NAN]);
+            }
+            let s = prepare(&mut s3, grid.work);
+            debug_assert_eq!(s.len(), plane * grid.work.nz);
+            s
+        }
+        None => smooth,
+    };
+
     // Measure, refine positions of cut objects, filter.
     let feats = features::measure(&obj.labels, obj.count, &smooth, &grid);
-    let min_v = cfg.min_volume_um3.unwrap_or(cfg.expected_volume(two_d, voxel[2]) / 5.0);
+    let depth = din.nz as f64 * voxel[2];
+    let min_v =
+        cfg.min_volume_um3.unwrap_or(SegmentConfig::expected_volume(d, depth) / 5.0);
     let max_v = cfg.max_volume_um3.unwrap_or(f64::INFINITY);
     let field: [[f64; 2]; 3] =
         std::array::from_fn(|a| [-0.5 * voxel[a], (din.axis(a) as f64 - 0.5) * voxel[a]]);
@@ -364,7 +404,11 @@ pub fn segment_frame_views(
     let mut pos = vec![[0.0; 3]; obj.count];
     for (k, f) in feats.iter().enumerate() {
         let mut p = match obj.position[k] {
-            Some(q) => std::array::from_fn(|a| grid.centre_um(a, q[a])),
+            // A thin stack's detector positions are 2D: z is the object's centroid.
+            Some(q) => std::array::from_fn(|a| match q[a].is_nan() {
+                true => f.centroid_um[a],
+                false => grid.centre_um(a, q[a]),
+            }),
             None => f.centroid_um,
         };
         if cfg.border_refinement {
@@ -468,7 +512,7 @@ pub fn segment_frame_views(
     for (name, c) in cols {
         det.set_column(&name, c)?;
     }
-    Ok(Segmentation { detections: det, work_labels: obj.labels, grid })
+    Ok(Segmentation { detections: det, blank: false, work_labels: obj.labels, grid })
 }
 
 /// Detections with no rows but all the columns [`segment_frame`] writes.

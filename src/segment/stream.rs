@@ -6,11 +6,30 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::{empty_detections, segment_frame, SegmentConfig, Segmentation};
+use super::{empty_detections, scale, segment_frame, SegmentConfig, Segmentation};
 use crate::calib::Calibration;
 use crate::error::{Error, Result};
 use crate::io::{Recording, Volume};
 use crate::table::Detections;
+
+/// What the segmentation of a recording decided and noticed (`summary.json`'s `segment`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SegmentReport {
+    /// The cell diameter used, µm: the one given, else the estimate.
+    pub cell_diameter_um: Option<f64>,
+    /// The diameter estimated from a sample of up to 3 timepoints, µm (`None` when nothing
+    /// stands out of them).
+    pub estimated_cell_diameter_um: Option<f64>,
+    /// Whether the stack is shallower than its cells and was detected on its z projection.
+    pub thin_stack: bool,
+    /// Timepoints that are constant (empty, all zero, or one value): no detections there.
+    pub blank_frames: Vec<usize>,
+    /// Warnings in words.
+    pub warnings: Vec<String>,
+}
+
+/// A given diameter this far from the estimate (either way) is warned about.
+const DIAMETER_WARN_RATIO: f64 = 1.5;
 
 /// One segmented timepoint.
 #[derive(Debug)]
@@ -28,6 +47,7 @@ pub struct Frames<'a> {
     recording: &'a Recording,
     channel: usize,
     cfg: SegmentConfig,
+    report: SegmentReport,
     cal: Calibration,
     batch: usize,
     ready: VecDeque<Result<Frame>>,
@@ -41,20 +61,74 @@ impl Frames<'_> {
     /// Every timepoint's detections in one table, frame by frame. `each` sees each timepoint
     /// first — its volumes and segmentation, e.g. to write its label image or to accumulate a
     /// projection — and stops the run by returning an error.
-    pub fn detections(self, mut each: impl FnMut(&Frame) -> Result<()>) -> Result<Detections> {
+    pub fn detections(self, each: impl FnMut(&Frame) -> Result<()>) -> Result<Detections> {
+        self.run(each).map(|(d, _)| d)
+    }
+
+    /// As [`Frames::detections`], with the [`SegmentReport`] of the run (its blank frames and
+    /// their warning included).
+    pub fn run(
+        mut self,
+        mut each: impl FnMut(&Frame) -> Result<()>,
+    ) -> Result<(Detections, SegmentReport)> {
         let shape = self.recording.shape();
         let mut all = empty_detections(shape.z > 1, shape.c);
-        for frame in self {
+        let mut blank = Vec::new();
+        for frame in self.by_ref() {
             let frame = frame?;
             each(&frame)?;
+            if frame.segmentation.blank {
+                blank.push(frame.t);
+            }
             if frame.t == 0 {
                 all = frame.segmentation.detections;
             } else {
                 all.append(frame.segmentation.detections)?;
             }
         }
-        Ok(all)
+        let mut report = self.report;
+        if !blank.is_empty() {
+            let list: Vec<String> = blank.iter().take(10).map(|t| t.to_string()).collect();
+            let more = if blank.len() > 10 { format!(" and {} more", blank.len() - 10) } else { String::new() };
+            report.warnings.push(format!(
+                "{} timepoint(s) are constant (empty, all zero or one value) and have no \
+                 detections: {}{more}",
+                blank.len(),
+                list.join(", ")
+            ));
+        }
+        report.blank_frames = blank;
+        Ok((all, report))
     }
+
+    /// The settings every timepoint is segmented with (the estimated diameter filled in).
+    pub fn config(&self) -> &SegmentConfig {
+        &self.cfg
+    }
+
+    /// The report so far: the diameter used and estimated (blank frames come with
+    /// [`Frames::run`]).
+    pub fn report(&self) -> &SegmentReport {
+        &self.report
+    }
+}
+
+/// The cell diameter of `recording`'s channel `channel` estimated on up to 3 timepoints (the
+/// first, the middle and the last), µm.
+pub fn estimate_diameter(recording: &Recording, channel: usize) -> Result<Option<f64>> {
+    let shape = recording.shape();
+    if shape.t == 0 {
+        return Ok(None);
+    }
+    let mut ts = vec![0, shape.t / 2, shape.t - 1];
+    ts.dedup();
+    let volumes = ts
+        .par_iter()
+        .map(|&t| recording.volume(t, channel))
+        .collect::<Result<Vec<Volume>>>()?;
+    let views: Vec<_> = volumes.iter().map(Volume::view).collect();
+    let voxel = recording.calibration().voxel_size_um()?.to_array();
+    Ok(scale::estimate_diameter(&views, voxel))
 }
 
 /// Segments every timepoint of `recording` in channel `channel` (intensities in every
@@ -78,11 +152,43 @@ pub fn frames<'a>(
             ),
         ));
     }
+    let estimated = estimate_diameter(recording, channel)?;
+    let mut cfg = cfg.clone();
+    let mut report = SegmentReport { estimated_cell_diameter_um: estimated, ..Default::default() };
+    match (cfg.cell_diameter_um, estimated) {
+        (Some(given), Some(est))
+            if given / est > DIAMETER_WARN_RATIO || est / given > DIAMETER_WARN_RATIO =>
+        {
+            report.warnings.push(format!(
+                "the estimated cell diameter {est:.1} µm is far from the configured {given:.1} µm \
+                 (segment.cell_diameter_um): check the voxel size, or leave the diameter out to \
+                 use the estimate"
+            ));
+        }
+        (None, Some(est)) => cfg.cell_diameter_um = Some(est),
+        _ => {}
+    }
+    if let Some(d) = cfg.cell_diameter_um {
+        let voxel = recording.calibration().voxel_size_um()?.to_array();
+        let (fx, fy) = (shape.x as f64 * voxel[0], shape.y as f64 * voxel[1]);
+        if d > fx.min(fy) {
+            return Err(Error::param(
+                "segment.cell_diameter_um",
+                format!(
+                    "cells of {d:.1} µm do not fit in the {fx:.1} × {fy:.1} µm field of {}",
+                    recording.path().display()
+                ),
+            ));
+        }
+        report.thin_stack = scale::is_thin(shape.z, voxel[2], d);
+    }
+    report.cell_diameter_um = cfg.cell_diameter_um;
     let batch = rayon::current_num_threads().max(1);
     let mut it = Frames {
         recording,
         channel,
-        cfg: cfg.clone(),
+        report,
+        cfg,
         cal: recording.calibration().clone(),
         batch,
         ready: VecDeque::new(),
