@@ -138,6 +138,103 @@ pub struct DetectionScore {
     /// √(mean of dz²) over matched pairs, µm, when both tables are 3D (NaN without matches);
     /// `None` when either is 2D.
     pub rmse_z_um: Option<f64>,
+    /// Recall of the true points of each phenomenon: for every 0/1 column of the truth
+    /// (`dim`, `touching`, `amoeboid`, … in the simulator's truth) with some 1s, the number of
+    /// its true points and the fraction matched. Empty when the truth has no such column.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_phenomenon: BTreeMap<String, PhenomenonRecall>,
+}
+
+impl std::fmt::Display for DetectionScore {
+    /// The score as `leukotrack eval` prints it: one `name value` line per measure.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (k, v) in [
+            ("truth points", self.n_truth),
+            ("predicted points", self.n_predicted),
+            ("true positives", self.true_positives),
+            ("false positives", self.false_positives),
+            ("false negatives", self.false_negatives),
+        ] {
+            writeln!(f, "{k:<18}{v}")?;
+        }
+        for (k, v) in [("precision", self.precision), ("recall", self.recall), ("F1", self.f1)] {
+            writeln!(f, "{k:<18}{v:.4}")?;
+        }
+        writeln!(f, "{:<18}{:.3} µm", "RMSE xy", self.rmse_xy_um)?;
+        if let Some(z) = self.rmse_z_um {
+            writeln!(f, "{:<18}{z:.3} µm", "RMSE z")?;
+        }
+        for (name, r) in &self.by_phenomenon {
+            writeln!(f, "{:<18}{:.4} of {}", format!("recall {name}"), r.recall, r.n)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for TrackingScore {
+    /// The detection score, then the links and the CTC measures.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.detection)?;
+        for (k, v) in [
+            ("true links", self.true_links),
+            ("predicted links", self.predicted_links),
+            ("correct links", self.correct_links),
+        ] {
+            writeln!(f, "{k:<18}{v}")?;
+        }
+        for (k, v) in [
+            ("link recall", self.link_recall),
+            ("link precision", self.link_precision),
+            ("link F1", self.link_f1),
+            ("CTC DET", self.ctc.det),
+            ("CTC TRA", self.ctc.tra),
+            ("CTC LNK", self.ctc.lnk),
+        ] {
+            writeln!(f, "{k:<18}{v:.4}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The recall of one phenomenon's true points.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PhenomenonRecall {
+    /// True points with the phenomenon.
+    pub n: usize,
+    /// The fraction of them matched.
+    pub recall: f64,
+}
+
+/// The detections of `detections` that no true point claims but that lie within `match_um` of
+/// a `partial` cell (one whose centre is outside the imaged volume while part of it is seen;
+/// the simulator's `partial.csv`) are removed, one per partial cell: they count neither as
+/// true nor as false detections. Returns the detections kept.
+pub fn without_partial(
+    truth: &Tracks,
+    detections: &Detections,
+    partial: &Detections,
+    cfg: &EvalConfig,
+) -> Result<Detections> {
+    cfg.validate()?;
+    let p = Points::of_detections(detections);
+    let pairs = match_by_frame(Points::of_tracks(truth), p, cfg.match_um);
+    let mut claimed = vec![false; detections.len()];
+    for &(_, j) in &pairs {
+        claimed[j] = true;
+    }
+    let free: Vec<usize> = (0..detections.len()).filter(|&j| !claimed[j]).collect();
+    let mut sub = Detections::new(detections.z_um.is_some());
+    for &j in &free {
+        sub.push(detections.frame[j], p.x[j], p.y[j], p.z.map(|z| z[j]));
+    }
+    let neutral =
+        match_by_frame(Points::of_detections(partial), Points::of_detections(&sub), cfg.match_um);
+    let mut keep = vec![true; detections.len()];
+    for (_, k) in neutral {
+        keep[free[k]] = false;
+    }
+    let rows: Vec<usize> = (0..detections.len()).filter(|&j| keep[j]).collect();
+    Ok(detections.take_rows(&rows))
 }
 
 /// Tracking accuracy: the detection score of the tracked points plus link accuracy.
@@ -392,6 +489,7 @@ fn detection_score(truth: Points, pred: Points, pairs: &[(usize, usize)]) -> Det
         f1: f1(tp, n_truth, n_predicted),
         rmse_xy_um: rms(sxy),
         rmse_z_um: z.map(|_| rms(sz)),
+        by_phenomenon: BTreeMap::new(),
     }
 }
 
@@ -418,7 +516,24 @@ pub fn score_detections(
     detections.validate().map_err(in_table("detections"))?;
     let (t, p) = (Points::of_tracks(truth), Points::of_detections(detections));
     let pairs = match_by_frame(t, p, cfg.match_um);
-    Ok(detection_score(t, p, &pairs))
+    let mut score = detection_score(t, p, &pairs);
+    let mut matched = vec![false; truth.len()];
+    for &(i, _) in &pairs {
+        matched[i] = true;
+    }
+    for (name, col) in &truth.extra {
+        let crate::table::Column::Float(v) = col else { continue };
+        if !v.iter().all(|&x| x == 0.0 || x == 1.0) || !v.contains(&1.0) {
+            continue;
+        }
+        let rows: Vec<usize> = (0..v.len()).filter(|&i| v[i] == 1.0).collect();
+        let hit = rows.iter().filter(|&&i| matched[i]).count();
+        score.by_phenomenon.insert(
+            name.clone(),
+            PhenomenonRecall { n: rows.len(), recall: hit as f64 / rows.len() as f64 },
+        );
+    }
+    Ok(score)
 }
 
 /// Scores tracks against ground truth: the tracked points as detections, and their links.

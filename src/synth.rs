@@ -30,7 +30,7 @@ use crate::calib::{Calibration, Value};
 use crate::error::{Error, Result};
 use crate::io::write::{write_atomic, HyperstackWriter, SampleType};
 use crate::io::{Shape, Volume};
-use crate::table::{fmt_f64, Column, TrackIds, Tracks};
+use crate::table::{fmt_f64, Column, Detections, TrackIds, Tracks};
 
 /// Every parameter of a simulated recording. Lengths in µm, times in s, speeds in µm/min,
 /// intensities in photons per voxel (before gain).
@@ -98,6 +98,39 @@ pub struct SynthConfig {
     pub touching_pairs: usize,
     /// Fraction of cells that also carry the second-channel reporter.
     pub reporter2_fraction: f64,
+    /// The named preset these values started from (`default`, `hard`, `2d`, `thin`, `swarm`;
+    /// see [`SynthConfig::preset`]); recorded in `synth.json`.
+    pub preset: String,
+    /// Fraction of amoeboid cells: one or two pseudopods (lobes of half the body's width) and
+    /// a uropod, changing every frame. Their true position is the body's centre.
+    pub amoeboid_fraction: f64,
+    /// Fraction of dendritic-like cells: 2–4 long thin processes (1 µm wide, 1–2 diameters
+    /// long) around a round body.
+    pub dendritic_fraction: f64,
+    /// Fraction of textured cells (nuclei-like: ±40 % granules/nucleoli of about 2 µm).
+    pub textured_fraction: f64,
+    /// Fraction of dim cells (0.3–0.5× the brightness).
+    pub dim_fraction: f64,
+    /// Fraction of flickering cells (brightness × 0.5–1.5 drawn anew each frame).
+    pub flicker_fraction: f64,
+    /// Fraction of fast cells (1.2–2 diameters per frame, straight).
+    pub fast_fraction: f64,
+    /// Laser power drift: the brightness falls linearly by this fraction over the recording.
+    pub laser_drift: f64,
+    /// Cells of a neutrophil-like swarm: packed, touching, round a point of the field.
+    pub swarm_cells: usize,
+    /// Bright static autofluorescent macrophage-like objects (12–16 µm, 3–5× a cell's
+    /// brightness, irregular), in every channel.
+    pub autofluorescent_count: usize,
+    /// Collagen fibres in the cell channel (long, 1.2 µm thick, straight, 0.6× a cell).
+    pub fibre_count: usize,
+    /// Vessels bleeding through into the cell channel (16 µm wide tubes, 0.25× a cell).
+    pub vessel_count: usize,
+    /// Fraction of frames with breathing during the stack: the planes from a random one on
+    /// are displaced by 3–6 µm in x and y.
+    pub breathing_fraction: f64,
+    /// Fraction of frame pairs with a sudden tissue jump of 4–10 µm (it stays).
+    pub jump_fraction: f64,
 }
 
 impl Default for SynthConfig {
@@ -133,7 +166,121 @@ impl Default for SynthConfig {
             drift_jitter_um: 0.05,
             touching_pairs: 0,
             reporter2_fraction: 0.5,
+            preset: "default".into(),
+            amoeboid_fraction: 0.0,
+            dendritic_fraction: 0.0,
+            textured_fraction: 0.0,
+            dim_fraction: 0.0,
+            flicker_fraction: 0.0,
+            fast_fraction: 0.0,
+            laser_drift: 0.0,
+            swarm_cells: 0,
+            autofluorescent_count: 0,
+            fibre_count: 0,
+            vessel_count: 0,
+            breathing_fraction: 0.0,
+            jump_fraction: 0.0,
         }
+    }
+}
+
+impl SynthConfig {
+    /// The names [`SynthConfig::preset`] knows.
+    pub const PRESETS: [&'static str; 5] = ["default", "hard", "2d", "thin", "swarm"];
+
+    /// A named scene (each the failure modes of real intravital data that Pizzagalli et al.,
+    /// Sci Data 2018, list, switched on):
+    /// `default` (smooth ellipsoids, 24 planes of 3 µm); `hard` (two channels; amoeboid,
+    /// dendritic-like, textured, dim, flickering and fast cells, touching pairs, an
+    /// autofluorescent macrophage-like object, collagen fibres, a vessel bleeding through,
+    /// laser power drift, breathing during the stack, tissue jumps); `2d` (one thick optical
+    /// section, amoeboid and dim cells, debris); `thin` (5 planes of 1 µm, 0.4 µm pixels,
+    /// textured nuclei-like objects of 14–20 µm deeper than the stack, almost no background);
+    /// `swarm` (a neutrophil-like swarm of 40 cells with touching pairs and fast cells).
+    pub fn preset(name: &str) -> Result<Self> {
+        let d = SynthConfig::default();
+        let cfg = match name {
+            "default" => d,
+            "hard" => SynthConfig {
+                channels: 2,
+                amoeboid_fraction: 0.3,
+                dendritic_fraction: 0.1,
+                textured_fraction: 0.2,
+                dim_fraction: 0.15,
+                flicker_fraction: 0.1,
+                fast_fraction: 0.05,
+                touching_pairs: 3,
+                laser_drift: 0.2,
+                autofluorescent_count: 1,
+                fibre_count: 3,
+                vessel_count: 1,
+                breathing_fraction: 0.1,
+                jump_fraction: 0.05,
+                ..d
+            },
+            "2d" => SynthConfig {
+                size: [256, 256, 1],
+                voxel_um: [0.8, 0.8, 10.0],
+                margin_um: [30.0, 0.0],
+                density_per_1e5_um3: 5.0,
+                amoeboid_fraction: 0.3,
+                dim_fraction: 0.15,
+                ..d
+            },
+            "thin" => SynthConfig {
+                size: [256, 256, 5],
+                voxel_um: [0.4, 0.4, 1.0],
+                margin_um: [20.0, 0.0],
+                diameter_um: [14.0, 20.0],
+                density_per_1e5_um3: 18.0,
+                textured_fraction: 1.0,
+                max_elongation: 1.3,
+                background_photons: 0.3,
+                background_unevenness: 0.2,
+                read_noise: 2.0,
+                offset: 0.0,
+                debris_count: 0,
+                ..d
+            },
+            "swarm" => SynthConfig { swarm_cells: 40, touching_pairs: 2, fast_fraction: 0.05, ..d },
+            other => {
+                return Err(Error::param(
+                    "preset",
+                    format!("`{other}`: expected one of {}", Self::PRESETS.join(", ")),
+                ))
+            }
+        };
+        Ok(SynthConfig { preset: name.to_string(), ..cfg })
+    }
+
+    /// The configuration from a preset (`overrides.preset`, else the `preset` key of
+    /// `config`, else `default`), then the keys of `config` (JSON, e.g. a `synth.json`), then
+    /// the overrides: preset < config < flags / keywords.
+    pub fn resolve(config: Option<&str>, overrides: &SynthOverrides) -> Result<Self> {
+        let value: serde_json::Value = match config {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| Error::param("synth", format!("not JSON: {e}")))?,
+            None => serde_json::Value::Object(Default::default()),
+        };
+        let serde_json::Value::Object(keys) = value else {
+            return Err(Error::param("synth", "the configuration must be a JSON object"));
+        };
+        let name = match (&overrides.preset, keys.get("preset")) {
+            (Some(p), _) => p.clone(),
+            (None, Some(serde_json::Value::String(p))) => p.clone(),
+            _ => "default".to_string(),
+        };
+        let mut base = serde_json::to_value(Self::preset(&name)?)
+            .map_err(|e| Error::internal(e.to_string()))?;
+        if let serde_json::Value::Object(b) = &mut base {
+            for (k, v) in keys {
+                b.insert(k, v);
+            }
+            b.insert("preset".into(), serde_json::Value::String(name));
+        }
+        let mut cfg: SynthConfig = crate::pipeline::stage_from_json("synth", &base.to_string())?;
+        overrides.apply(&mut cfg)?;
+        Ok(cfg)
     }
 }
 
@@ -186,6 +333,9 @@ impl std::str::FromStr for Size {
 #[cfg_attr(feature = "cli", derive(clap::Args))]
 #[serde(default, deny_unknown_fields)]
 pub struct SynthOverrides {
+    /// A named scene: default, hard, 2d, thin or swarm (under --config and the flags).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(SynthConfig::PRESETS)))]
+    pub preset: Option<String>,
     /// Random seed.
     #[cfg_attr(feature = "cli", arg(long))]
     pub seed: Option<u64>,
@@ -254,6 +404,7 @@ impl SynthOverrides {
 
 /// The configuration key of each [`SynthOverrides`] keyword: `(keyword, key)`.
 pub const OVERRIDE_KEYS: &[(&str, &str)] = &[
+    ("preset", "preset"),
     ("seed", "seed"),
     ("frames", "frames"),
     ("size", "size"),
@@ -336,6 +487,19 @@ impl SynthConfig {
         nonneg("drift", self.drift_um_per_min)?;
         nonneg("drift-jitter", self.drift_jitter_um)?;
         frac("reporter2-fraction", self.reporter2_fraction)?;
+        for (name, v) in [
+            ("amoeboid_fraction", self.amoeboid_fraction),
+            ("dendritic_fraction", self.dendritic_fraction),
+            ("textured_fraction", self.textured_fraction),
+            ("dim_fraction", self.dim_fraction),
+            ("flicker_fraction", self.flicker_fraction),
+            ("fast_fraction", self.fast_fraction),
+            ("laser_drift", self.laser_drift),
+            ("breathing_fraction", self.breathing_fraction),
+            ("jump_fraction", self.jump_fraction),
+        ] {
+            frac(name, v)?;
+        }
         Ok(())
     }
 
@@ -401,6 +565,48 @@ pub struct Debris {
     pub photons: f64,
 }
 
+/// A cell's switchable phenomena, drawn once.
+#[derive(Debug, Clone, Copy, Default)]
+struct Traits {
+    amoeboid: bool,
+    dendritic: bool,
+    textured: bool,
+    /// Brightness factor (< 1 for dim cells).
+    brightness: f64,
+    flicker: bool,
+    fast: bool,
+    in_swarm: bool,
+    /// Texture phases and the processes' seed.
+    phase: [f64; 3],
+    seed: u64,
+}
+
+impl Traits {
+    fn draw(cfg: &SynthConfig, rng: &mut ChaCha8Rng, index: u64) -> Self {
+        let mut flag = |p: f64| rng.random::<f64>() < p;
+        let (amoeboid, dendritic, textured) = (
+            flag(cfg.amoeboid_fraction),
+            flag(cfg.dendritic_fraction),
+            flag(cfg.textured_fraction),
+        );
+        let dim = flag(cfg.dim_fraction);
+        let (flicker, fast) = (flag(cfg.flicker_fraction), flag(cfg.fast_fraction));
+        let brightness = if dim { 0.3 + 0.2 * rng.random::<f64>() } else { 1.0 };
+        let phase = std::array::from_fn(|_| rng.random::<f64>() * 2.0 * PI);
+        Traits {
+            amoeboid: amoeboid && !dendritic,
+            dendritic,
+            textured,
+            brightness,
+            flicker,
+            fast,
+            in_swarm: false,
+            phase,
+            seed: index,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Cell {
     diameter: f64,
@@ -408,6 +614,8 @@ struct Cell {
     arrested: bool,
     reporter2: bool,
     touching: bool,
+    /// The phenomena of this cell (see [`Traits`]).
+    traits: Traits,
     /// Cell state per frame.
     states: Vec<CellState>,
 }
@@ -423,7 +631,25 @@ pub struct Simulation {
     drift: Vec<[f64; 3]>,
     /// Low-frequency background modes: (wave vector rad/µm, phase).
     background_modes: Vec<([f64; 3], f64)>,
+    /// Autofluorescent objects, fibres and vessels (tissue positions at frame 0).
+    statics: Vec<Static>,
+    /// Breathing during the stack, per frame: (first displaced plane, shift x, shift y), µm.
+    breathing: Vec<Option<(usize, f64, f64)>>,
     truth: Tracks,
+    /// Cells partly in view with their centre outside (`partial.csv`).
+    partial: Detections,
+}
+
+/// A static structure of the tissue: one ellipsoid, its brightness per channel (× a cell's).
+#[derive(Debug, Clone, Copy)]
+struct Static {
+    kind: &'static str,
+    id: usize,
+    pos: [f64; 3],
+    axis: [f64; 3],
+    a: f64,
+    b: f64,
+    amp: [f64; 2],
 }
 
 /// Splits a seed into independent streams (SplitMix64 of the combined words).
@@ -499,7 +725,8 @@ impl Simulation {
         let n_cells = (cfg.density_per_1e5_um3 * domain_volume / 1e5).round() as usize;
         let dt_min = cfg.frame_interval_s / 60.0;
 
-        // Drift: a constant velocity (mostly in xy) plus jitter.
+        // Drift: a constant velocity (mostly in xy) plus jitter, and sudden jumps.
+        let mut jumps = vec![false; cfg.frames];
         let drift = {
             let mut r = rng_for(&[cfg.seed, 2]);
             let theta = r.random::<f64>() * 2.0 * PI;
@@ -510,7 +737,14 @@ impl Simulation {
             ];
             let mut d = vec![[0.0; 3]; cfg.frames];
             let mut base = [0.0; 3];
+            let mut jr = rng_for(&[cfg.seed, 7]);
             for f in 1..cfg.frames {
+                if cfg.jump_fraction > 0.0 && jr.random::<f64>() < cfg.jump_fraction {
+                    let (len, th) = (4.0 + 6.0 * jr.random::<f64>(), jr.random::<f64>() * 2.0 * PI);
+                    base[0] += len * th.cos();
+                    base[1] += len * th.sin();
+                    jumps[f] = true;
+                }
                 for a in 0..3 {
                     base[a] += dir[a] * cfg.drift_um_per_min * dt_min;
                     d[f][a] = base[a] + cfg.drift_jitter_um * normal(&mut r);
@@ -518,6 +752,18 @@ impl Simulation {
             }
             d
         };
+        // Breathing during the stack: (first displaced plane, shift x, shift y) per frame.
+        let mut br = rng_for(&[cfg.seed, 8]);
+        let breathing: Vec<Option<(usize, f64, f64)>> = (0..cfg.frames)
+            .map(|_| {
+                (cfg.size[2] > 2 && br.random::<f64>() < cfg.breathing_fraction).then(|| {
+                    let nz = cfg.size[2];
+                    let k0 = nz / 3 + (br.random::<f64>() * (nz / 3).max(1) as f64) as usize;
+                    let (len, th) = (3.0 + 3.0 * br.random::<f64>(), br.random::<f64>() * 2.0 * PI);
+                    (k0, len * th.cos(), len * th.sin())
+                })
+            })
+            .collect();
 
         // Cells: persistent random walks in tissue coordinates.
         let mut cells = Vec::with_capacity(n_cells + 2 * cfg.touching_pairs);
@@ -534,6 +780,14 @@ impl Simulation {
                 + rng.random::<f64>() * (cfg.diameter_um[1] - cfg.diameter_um[0]);
             let reporter2 = rng.random::<f64>() < cfg.reporter2_fraction;
             let touching = i >= n_cells;
+            // Phenomena from their own stream: the default scene's draws stay as they were.
+            let mut trng = rng_for(&[cfg.seed, 6, i as u64]);
+            let traits = Traits::draw(&cfg, &mut trng, i as u64);
+            let speed = if traits.fast && !arrested {
+                (1.2 + 0.8 * trng.random::<f64>()) * diameter / dt_min
+            } else {
+                speed
+            };
             let mut pos = [0.0; 3];
             for a in 0..3 {
                 pos[a] = lo[a] + rng.random::<f64>() * ext[a];
@@ -584,7 +838,7 @@ impl Simulation {
                 let img = [pos[0] + drift[f][0], pos[1] + drift[f][1], pos[2] + drift[f][2]];
                 states.push(CellState { pos: img, axis: dir, a: a_ax, b: b_ax });
             }
-            cells.push(Cell { diameter, speed, arrested, reporter2, touching, states });
+            cells.push(Cell { diameter, speed, arrested, reporter2, touching, traits, states });
         }
         // Partners of touching pairs: side by side with the leader, moving with it.
         for p in 0..cfg.touching_pairs {
@@ -624,13 +878,147 @@ impl Simulation {
                 })
                 .collect();
             let reporter2 = rng.random::<f64>() < cfg.reporter2_fraction;
+            let traits = Traits { seed: 1_000_000 + p as u64, ..leader.traits };
             cells.push(Cell {
                 diameter,
                 speed: leader.speed,
                 arrested: leader.arrested,
                 reporter2,
                 touching: true,
+                traits,
                 states,
+            });
+        }
+
+        // A swarm: cells packed round a point of the field, wandering slowly within it.
+        if cfg.swarm_cells > 0 {
+            let mut r = rng_for(&[cfg.seed, 9]);
+            let dm = 0.5 * (cfg.diameter_um[0] + cfg.diameter_um[1]);
+            let radius = 0.5 * dm * (cfg.swarm_cells as f64 / 0.45).cbrt();
+            let centre: [f64; 3] = std::array::from_fn(|a| {
+                let (lo, hi) = (field[a][0], field[a][1]);
+                0.5 * (lo + hi) + 0.2 * (r.random::<f64>() - 0.5) * (hi - lo)
+            });
+            let flat = cfg.size[2] == 1;
+            let mut placed: Vec<[f64; 3]> = Vec::new();
+            for i in 0..cfg.swarm_cells {
+                let diameter = cfg.diameter_um[0]
+                    + r.random::<f64>() * (cfg.diameter_um[1] - cfg.diameter_um[0]);
+                let mut p = centre;
+                for _ in 0..200 {
+                    let u = unit_vector(&mut r);
+                    let rr = radius * r.random::<f64>().cbrt();
+                    p = std::array::from_fn(|a| {
+                        centre[a] + if flat && a == 2 { 0.0 } else { u[a] * rr }
+                    });
+                    if placed.iter().all(|q| norm(std::array::from_fn(|a| p[a] - q[a])) > 0.85 * dm)
+                    {
+                        break;
+                    }
+                }
+                placed.push(p);
+                let mut trng = rng_for(&[cfg.seed, 10, i as u64]);
+                let mut traits = Traits::draw(&cfg, &mut trng, 2_000_000 + i as u64);
+                traits.in_swarm = true;
+                traits.fast = false;
+                let mut pos = p;
+                let states = (0..cfg.frames)
+                    .map(|f| {
+                        if f > 0 {
+                            for a in 0..3 {
+                                if !(flat && a == 2) {
+                                    pos[a] += 1.5 * dt_min * normal(&mut r) / 3f64.sqrt();
+                                }
+                            }
+                            let off: [f64; 3] = std::array::from_fn(|a| pos[a] - centre[a]);
+                            let n = norm(off);
+                            if n > radius {
+                                pos = std::array::from_fn(|a| centre[a] + off[a] * radius / n);
+                            }
+                        }
+                        let img = std::array::from_fn(|a| pos[a] + drift[f][a]);
+                        CellState {
+                            pos: img,
+                            axis: [1.0, 0.0, 0.0],
+                            a: diameter / 2.0,
+                            b: diameter / 2.0,
+                        }
+                    })
+                    .collect();
+                cells.push(Cell {
+                    diameter,
+                    speed: 1.5,
+                    arrested: false,
+                    reporter2: r.random::<f64>() < cfg.reporter2_fraction,
+                    touching: false,
+                    traits,
+                    states,
+                });
+            }
+        }
+
+        // Static structures: autofluorescent macrophage-like objects (a body and two lobes,
+        // every channel), collagen fibres and vessels (bleeding into the cell channel).
+        let mut r = rng_for(&[cfg.seed, 11]);
+        let mut statics = Vec::new();
+        let inside = |r: &mut ChaCha8Rng| -> [f64; 3] {
+            std::array::from_fn(|a| {
+                field[a][0] + (0.15 + 0.7 * r.random::<f64>()) * (field[a][1] - field[a][0])
+            })
+        };
+        let flat = |mut u: [f64; 3]| {
+            u[2] *= 0.2;
+            let n = norm(u);
+            [u[0] / n, u[1] / n, u[2] / n]
+        };
+        for id in 0..cfg.autofluorescent_count {
+            let c = inside(&mut r);
+            let (d, amp) = (12.0 + 4.0 * r.random::<f64>(), 3.0 + 2.0 * r.random::<f64>());
+            statics.push(Static {
+                kind: "autofluorescent",
+                id,
+                pos: c,
+                axis: [1.0, 0.0, 0.0],
+                a: d / 2.0,
+                b: d / 2.0,
+                amp: [amp, amp],
+            });
+            for _ in 0..2 {
+                let u = flat(unit_vector(&mut r));
+                let pos = std::array::from_fn(|a| c[a] + u[a] * d * 0.45);
+                statics.push(Static {
+                    kind: "autofluorescent",
+                    id,
+                    pos,
+                    axis: u,
+                    a: d * 0.35,
+                    b: d * 0.22,
+                    amp: [amp, amp],
+                });
+            }
+        }
+        for id in 0..cfg.fibre_count {
+            let u = flat(unit_vector(&mut r));
+            statics.push(Static {
+                kind: "fibre",
+                id,
+                pos: inside(&mut r),
+                axis: u,
+                a: 60.0,
+                b: 0.6,
+                amp: [0.6, 0.1],
+            });
+        }
+        for id in 0..cfg.vessel_count {
+            let u = flat(unit_vector(&mut r));
+            statics.push(Static {
+                kind: "vessel",
+                id,
+                pos: inside(&mut r),
+                axis: u,
+                a: 400.0,
+                b: 8.0,
+                amp: [0.25, 1.0],
             });
         }
 
@@ -663,8 +1051,18 @@ impl Simulation {
             })
             .collect();
 
-        let truth = build_truth(&cfg, &cells);
-        Ok(Simulation { config: cfg, cells, debris, drift, background_modes, truth })
+        let (truth, partial) = build_truth(&cfg, &cells, &jumps, &breathing);
+        Ok(Simulation {
+            config: cfg,
+            cells,
+            debris,
+            statics,
+            breathing,
+            drift,
+            background_modes,
+            truth,
+            partial,
+        })
     }
 
     /// The configuration simulated.
@@ -689,6 +1087,95 @@ impl Simulation {
         &self.debris
     }
 
+    /// Everything rendered in `frame`, `channel` but the debris and the background: each cell's
+    /// body (and its pseudopods, uropod, processes), the static structures.
+    fn parts(&self, frame: usize, channel: usize, cell_gain: f64) -> Vec<Part> {
+        let cfg = &self.config;
+        let laser = 1.0 - cfg.laser_drift * frame as f64 / (cfg.frames.max(2) - 1) as f64;
+        let mut parts = Vec::new();
+        for c in self.cells.iter().filter(|c| channel == 0 || c.reporter2) {
+            let st = &c.states[frame];
+            let t = &c.traits;
+            let mut amp = cell_gain * if t.brightness == 0.0 { 1.0 } else { t.brightness };
+            let mut r = rng_for(&[cfg.seed, 12, t.seed, frame as u64]);
+            if t.flicker {
+                amp *= 0.5 + r.random::<f64>();
+            }
+            if laser != 1.0 {
+                amp *= laser;
+            }
+            let texture = t.textured.then_some(t.phase);
+            let body =
+                Part { pos: st.pos, axis: st.axis, a: st.a, b: st.b, amp, texture, is_cell: true };
+            parts.push(body);
+            let unit = |v: [f64; 3]| {
+                let n = norm(v).max(1e-9);
+                [v[0] / n, v[1] / n, v[2] / n]
+            };
+            let at = |u: [f64; 3], d: f64| std::array::from_fn(|a| st.pos[a] + u[a] * d);
+            if t.amoeboid {
+                // Pseudopods towards the front, redrawn each frame; a uropod behind.
+                for _ in 0..1 + (r.random::<f64>() < 0.5) as usize {
+                    let w = unit_vector(&mut r);
+                    let u = unit(std::array::from_fn(|a| st.axis[a] + 0.9 * w[a]));
+                    let (pa, pb) = (0.55 * st.b, 0.3 * st.b);
+                    parts.push(Part {
+                        pos: at(u, st.b + 0.5 * pa),
+                        axis: u,
+                        a: pa,
+                        b: pb,
+                        amp,
+                        texture: None,
+                        is_cell: true,
+                    });
+                }
+                let back = std::array::from_fn(|a| -st.axis[a]);
+                parts.push(Part {
+                    pos: at(back, st.a * 0.95),
+                    axis: back,
+                    a: 0.3 * st.b,
+                    b: 0.3 * st.b,
+                    amp,
+                    texture: None,
+                    is_cell: true,
+                });
+            }
+            if t.dendritic {
+                let mut pr = rng_for(&[cfg.seed, 13, t.seed]);
+                for _ in 0..2 + (pr.random::<f64>() * 3.0) as usize {
+                    let mut u = unit_vector(&mut pr);
+                    u[2] *= 0.3;
+                    let u = unit(u);
+                    let len = (1.0 + pr.random::<f64>()) * c.diameter;
+                    parts.push(Part {
+                        pos: at(u, 0.8 * st.b + 0.5 * len),
+                        axis: u,
+                        a: 0.5 * len,
+                        b: 0.5,
+                        amp: 0.8 * amp,
+                        texture: None,
+                        is_cell: true,
+                    });
+                }
+            }
+        }
+        let d = self.drift[frame];
+        for s in &self.statics {
+            let pos = std::array::from_fn(|a| s.pos[a] + d[a]);
+            let amp = s.amp[channel.min(1)];
+            parts.push(Part {
+                pos,
+                axis: s.axis,
+                a: s.a,
+                b: s.b,
+                amp,
+                texture: None,
+                is_cell: false,
+            });
+        }
+        parts
+    }
+
     /// Renders the (z, y, x) uint16 volume of `frame`, `channel`.
     pub fn render(&self, frame: usize, channel: usize) -> Result<Array3<u16>> {
         let cfg = &self.config;
@@ -708,17 +1195,18 @@ impl Simulation {
         // Per-channel brightness: channel 1 sees debris and second-reporter cells.
         let (cell_gain, debris_gain, bg_gain) =
             if channel == 0 { (1.0, 1.0, 1.0) } else { (0.8, 1.2, 0.8) };
-        let cells: Vec<&CellState> = self
-            .cells
-            .iter()
-            .filter(|c| channel == 0 || c.reporter2)
-            .map(|c| &c.states[frame])
-            .collect();
+        let parts = self.parts(frame, channel, cell_gain);
+        let breathing = self.breathing[frame];
         let mut vol = Array3::<u16>::zeros((nz, ny, nx));
         vol.as_slice_mut().expect("standard layout").par_chunks_mut(nx * ny).enumerate().for_each(
             |(k, plane)| {
                 let z = k as f64 * vz;
                 let atten = (-z.max(0.0) / cfg.attenuation_length_um).exp();
+                // Breathing: the planes from k0 on see the tissue displaced.
+                let shift = match breathing {
+                    Some((k0, dx, dy)) if k >= k0 => [dx, dy],
+                    _ => [0.0, 0.0],
+                };
                 let mut lambda = vec![0.0f64; nx * ny];
                 // Uneven background.
                 for j in 0..ny {
@@ -736,59 +1224,27 @@ impl Simulation {
                             * atten;
                     }
                 }
-                // Cells: ellipsoids blurred by the PSF (erfc profile across the surface).
-                let amp = cfg.cell_photons * cell_gain * bleach * atten;
-                for c in &cells {
-                    let reach_xy = c.a + 4.0 * sxy + 1.0;
-                    let reach_z = c.a + 4.0 * sz;
-                    if (z - c.pos[2]).abs() > reach_z {
-                        continue;
+                // Cells and structures: ellipsoids blurred by the PSF.
+                // Cells take the brightest of their parts and of each other where they meet (a
+                // voxel holds one cell); structures add to them.
+                let mut cell_layer = vec![0.0f64; nx * ny];
+                for p in &parts {
+                    let c =
+                        Part { pos: [p.pos[0] + shift[0], p.pos[1] + shift[1], p.pos[2]], ..*p };
+                    let amp = cfg.cell_photons * p.amp * bleach * atten;
+                    match p.is_cell {
+                        true => splat(&mut cell_layer, cfg, z, &c, amp, f64::max),
+                        false => splat(&mut lambda, cfg, z, &c, amp, |a, b| a + b),
                     }
-                    let i0 = ((c.pos[0] - reach_xy) / vx).floor().max(0.0) as usize;
-                    let i1 =
-                        (((c.pos[0] + reach_xy) / vx).ceil().max(-1.0) as i64).min(nx as i64 - 1);
-                    let j0 = ((c.pos[1] - reach_xy) / vy).floor().max(0.0) as usize;
-                    let j1 =
-                        (((c.pos[1] + reach_xy) / vy).ceil().max(-1.0) as i64).min(ny as i64 - 1);
-                    if i1 < i0 as i64 || j1 < j0 as i64 {
-                        continue;
-                    }
-                    let u = c.axis;
-                    let qz = z - c.pos[2];
-                    for j in j0..=j1 as usize {
-                        let qy = j as f64 * vy - c.pos[1];
-                        for i in i0..=i1 as usize {
-                            let qx = i as f64 * vx - c.pos[0];
-                            let par = qx * u[0] + qy * u[1] + qz * u[2];
-                            let p = [qx - par * u[0], qy - par * u[1], qz - par * u[2]];
-                            let perp2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2];
-                            let rho = ((par / c.a).powi(2) + perp2 / (c.b * c.b)).sqrt();
-                            let q = (qx * qx + qy * qy + qz * qz).sqrt();
-                            let s = if rho > 1e-12 { q * (1.0 - 1.0 / rho) } else { -c.b };
-                            // Surface normal and the PSF's width along it.
-                            let n = [
-                                par * u[0] / (c.a * c.a) + p[0] / (c.b * c.b),
-                                par * u[1] / (c.a * c.a) + p[1] / (c.b * c.b),
-                                par * u[2] / (c.a * c.a) + p[2] / (c.b * c.b),
-                            ];
-                            let nn = norm(n);
-                            let sigma = if nn > 1e-12 {
-                                let (nx_, ny_, nz_) = (n[0] / nn, n[1] / nn, n[2] / nn);
-                                (sxy * sxy * (nx_ * nx_ + ny_ * ny_) + sz * sz * nz_ * nz_).sqrt()
-                            } else {
-                                sxy
-                            };
-                            let v = 0.5 * erfc(s / (std::f64::consts::SQRT_2 * sigma));
-                            if v > 1e-4 {
-                                lambda[j * nx + i] += amp * v;
-                            }
-                        }
-                    }
+                }
+                for (l, c) in lambda.iter_mut().zip(&cell_layer) {
+                    *l += c;
                 }
                 // Debris: small bright Gaussian specks, moving with the drift.
                 let d = self.drift[frame];
                 for sp in &self.debris {
-                    let pos = [sp.x_um + d[0], sp.y_um + d[1], sp.z_um + d[2]];
+                    let pos =
+                        [sp.x_um + d[0] + shift[0], sp.y_um + d[1] + shift[1], sp.z_um + d[2]];
                     let r = sp.diameter_um / 4.0;
                     let (gx, gz) = ((r * r + sxy * sxy).sqrt(), (r * r + sz * sz).sqrt());
                     let dz = z - pos[2];
@@ -854,7 +1310,9 @@ impl Simulation {
     }
 
     /// Writes only the ground truth (`ground_truth.csv`, `drift.csv`, `debris.csv`,
-    /// `synth.json`) into `dir`, no images — for linking and metrics benchmarks.
+    /// `partial.csv` — cells partly in view with their centre outside, which `eval --partial`
+    /// counts neither way —, `structures.csv` — autofluorescent objects, fibres, vessels at
+    /// frame 0 — and `synth.json`, the preset and every resolved value) into `dir`, no images — for linking and metrics benchmarks.
     pub fn write_truth(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let cfg = &self.config;
@@ -882,8 +1340,99 @@ impl Simulation {
             }
             Ok(())
         })?;
+        self.partial.write_csv(dir.join("partial.csv"))?;
+        write_atomic(&dir.join("structures.csv"), |w| {
+            writeln!(w, "kind,id,x_um,y_um,z_um,semi_axis_um")?;
+            for s in &self.statics {
+                let p = s.pos.map(fmt_f64);
+                writeln!(w, "{},{},{},{},{},{}", s.kind, s.id, p[0], p[1], p[2], fmt_f64(s.a))?;
+            }
+            Ok(())
+        })?;
         let json = serde_json::to_string_pretty(cfg).map_err(|e| Error::data(e.to_string()))?;
         write_atomic(&dir.join("synth.json"), |w| w.write_all(json.as_bytes()))
+    }
+}
+
+/// One ellipsoid to render: a cell's body, a pseudopod, a process or a static structure.
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    pos: [f64; 3],
+    axis: [f64; 3],
+    a: f64,
+    b: f64,
+    /// Brightness × a cell's.
+    amp: f64,
+    /// Texture phases (granules), if textured.
+    texture: Option<[f64; 3]>,
+    /// Part of a cell (else a static structure).
+    is_cell: bool,
+}
+
+/// Adds one ellipsoid blurred by the PSF (an erfc profile across its surface) to the plane at
+/// depth `z` (µm), `amp` photons inside.
+fn splat(
+    lambda: &mut [f64],
+    cfg: &SynthConfig,
+    z: f64,
+    c: &Part,
+    amp: f64,
+    combine: fn(f64, f64) -> f64,
+) {
+    let [nx, ny, _] = cfg.size;
+    let [vx, vy, _] = cfg.voxel_um;
+    let [sxy, sz] = cfg.psf_sigma_um;
+    let reach_xy = c.a + 4.0 * sxy + 1.0;
+    let reach_z = c.a + 4.0 * sz;
+    if (z - c.pos[2]).abs() > reach_z {
+        return;
+    }
+    let i0 = ((c.pos[0] - reach_xy) / vx).floor().max(0.0) as usize;
+    let i1 = (((c.pos[0] + reach_xy) / vx).ceil().max(-1.0) as i64).min(nx as i64 - 1);
+    let j0 = ((c.pos[1] - reach_xy) / vy).floor().max(0.0) as usize;
+    let j1 = (((c.pos[1] + reach_xy) / vy).ceil().max(-1.0) as i64).min(ny as i64 - 1);
+    if i1 < i0 as i64 || j1 < j0 as i64 {
+        return;
+    }
+    let u = c.axis;
+    let qz = z - c.pos[2];
+    let k = 2.0 * PI / 4.0;
+    for j in j0..=j1 as usize {
+        let qy = j as f64 * vy - c.pos[1];
+        for i in i0..=i1 as usize {
+            let qx = i as f64 * vx - c.pos[0];
+            let par = qx * u[0] + qy * u[1] + qz * u[2];
+            let p = [qx - par * u[0], qy - par * u[1], qz - par * u[2]];
+            let perp2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2];
+            let rho = ((par / c.a).powi(2) + perp2 / (c.b * c.b)).sqrt();
+            let q = (qx * qx + qy * qy + qz * qz).sqrt();
+            let s = if rho > 1e-12 { q * (1.0 - 1.0 / rho) } else { -c.b };
+            // Surface normal and the PSF's width along it.
+            let n = [
+                par * u[0] / (c.a * c.a) + p[0] / (c.b * c.b),
+                par * u[1] / (c.a * c.a) + p[1] / (c.b * c.b),
+                par * u[2] / (c.a * c.a) + p[2] / (c.b * c.b),
+            ];
+            let nn = norm(n);
+            let sigma = if nn > 1e-12 {
+                let (nx_, ny_, nz_) = (n[0] / nn, n[1] / nn, n[2] / nn);
+                (sxy * sxy * (nx_ * nx_ + ny_ * ny_) + sz * sz * nz_ * nz_).sqrt()
+            } else {
+                sxy
+            };
+            let mut v = 0.5 * erfc(s / (std::f64::consts::SQRT_2 * sigma));
+            if let Some(ph) = c.texture {
+                v *= 1.0
+                    + 0.4
+                        * (k * qx + ph[0]).cos()
+                        * (k * qy + ph[1]).cos()
+                        * (k * qz + ph[2]).cos();
+            }
+            if v > 1e-4 {
+                let l = &mut lambda[j * nx + i];
+                *l = combine(*l, amp * v);
+            }
+        }
     }
 }
 
@@ -908,13 +1457,43 @@ fn poisson(rng: &mut ChaCha8Rng, lambda: f64) -> f64 {
     }
 }
 
-fn build_truth(cfg: &SynthConfig, cells: &[Cell]) -> Tracks {
+/// The ground truth (one row per cell per frame with its centre in view, with a 0/1 column
+/// per phenomenon) and the cells partly in view with their centre outside.
+fn build_truth(
+    cfg: &SynthConfig,
+    cells: &[Cell],
+    jumps: &[bool],
+    breathing: &[Option<(usize, f64, f64)>],
+) -> (Tracks, Detections) {
     let field = cfg.field_um();
+    let flat = cfg.size[2] == 1;
     let inside = |p: &[f64; 3]| (0..3).all(|a| p[a] >= field[a][0] && p[a] < field[a][1]);
+    // Within `r` of the field on every axis (a 2D section's z: the slab itself).
+    let near = |p: &[f64; 3], r: f64| {
+        (0..3).all(|a| {
+            let r = if flat && a == 2 { 0.0 } else { r };
+            p[a] >= field[a][0] - r && p[a] < field[a][1] + r
+        })
+    };
     let mut t = Tracks { z_um: Some(Vec::new()), ..Default::default() };
+    let mut partial = Detections::new(true);
     let mut ids = Vec::new();
-    let (mut diam, mut arrested, mut cell_id, mut speed, mut touching, mut rep2) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    const FLAGS: [&str; 11] = [
+        "amoeboid",
+        "dendritic",
+        "textured",
+        "touching",
+        "in_swarm",
+        "dim",
+        "flicker",
+        "fast",
+        "cut",
+        "breathing",
+        "jump",
+    ];
+    let (mut diam, mut arrested, mut cell_id, mut speed, mut rep2) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let mut flags: Vec<Vec<f64>> = vec![Vec::new(); FLAGS.len()];
     let mut next_id = 0u64;
     // Rows ordered by frame, then cell, like a tracker's output read frame by frame; ids
     // are assigned at each entry into the field.
@@ -922,25 +1501,47 @@ fn build_truth(cfg: &SynthConfig, cells: &[Cell]) -> Tracks {
     for f in 0..cfg.frames {
         for (ci, c) in cells.iter().enumerate() {
             let s = &c.states[f];
-            if inside(&s.pos) {
-                let id = *current[ci].get_or_insert_with(|| {
-                    next_id += 1;
-                    next_id - 1
-                });
-                ids.push(id);
-                t.frame.push(f as u32);
-                t.t_s.push(f as f64 * cfg.frame_interval_s);
-                t.x_um.push(s.pos[0]);
-                t.y_um.push(s.pos[1]);
-                t.z_um.as_mut().expect("3D").push(s.pos[2]);
-                diam.push(c.diameter);
-                arrested.push(if c.arrested { 1.0 } else { 0.0 });
-                cell_id.push(ci as f64);
-                speed.push(c.speed);
-                touching.push(if c.touching { 1.0 } else { 0.0 });
-                rep2.push(if c.reporter2 { 1.0 } else { 0.0 });
-            } else {
+            if !inside(&s.pos) {
                 current[ci] = None;
+                if near(&s.pos, s.b) {
+                    partial.push(f as u32, s.pos[0], s.pos[1], Some(s.pos[2]));
+                }
+                continue;
+            }
+            let id = *current[ci].get_or_insert_with(|| {
+                next_id += 1;
+                next_id - 1
+            });
+            ids.push(id);
+            t.frame.push(f as u32);
+            t.t_s.push(f as f64 * cfg.frame_interval_s);
+            t.x_um.push(s.pos[0]);
+            t.y_um.push(s.pos[1]);
+            t.z_um.as_mut().expect("3D").push(s.pos[2]);
+            diam.push(c.diameter);
+            arrested.push(if c.arrested { 1.0 } else { 0.0 });
+            cell_id.push(ci as f64);
+            speed.push(c.speed);
+            rep2.push(if c.reporter2 { 1.0 } else { 0.0 });
+            let tr = &c.traits;
+            let cut = !near(&s.pos, -s.b);
+            let breath = breathing[f]
+                .is_some_and(|(k0, _, _)| s.pos[2] + s.a >= (k0 as f64 - 0.5) * cfg.voxel_um[2]);
+            let values = [
+                tr.amoeboid,
+                tr.dendritic,
+                tr.textured,
+                c.touching,
+                tr.in_swarm,
+                tr.brightness > 0.0 && tr.brightness < 1.0,
+                tr.flicker,
+                tr.fast,
+                cut,
+                breath,
+                jumps[f],
+            ];
+            for (col, v) in flags.iter_mut().zip(values) {
+                col.push(if v { 1.0 } else { 0.0 });
             }
         }
     }
@@ -950,8 +1551,10 @@ fn build_truth(cfg: &SynthConfig, cells: &[Cell]) -> Tracks {
         ("arrested".into(), Column::Float(arrested)),
         ("cell_id".into(), Column::Float(cell_id)),
         ("speed_um_min".into(), Column::Float(speed)),
-        ("touching".into(), Column::Float(touching)),
         ("reporter2".into(), Column::Float(rep2)),
     ];
-    t
+    for (name, col) in FLAGS.iter().zip(flags) {
+        t.extra.push((name.to_string(), Column::Float(col)));
+    }
+    (t, partial)
 }

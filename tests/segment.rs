@@ -95,7 +95,7 @@ fn shared_synthetic_recording() {
 /// px; measured on its spots: 39.22 / 6.2758 and 40.37 / 6.4594).
 fn trackmate_config() -> SegmentConfig {
     SegmentConfig {
-        cell_diameter_um: 10.0,
+        cell_diameter_um: Some(10.0),
         bin_xy: Some(1),
         background: leukotrack::segment::Background::None,
         denoise_sigma_um: Some([0.0; 3]),
@@ -316,7 +316,7 @@ fn config_round_trips_and_rejects_unknown_fields() {
         r#"{"cell_diameter_um": 8, "detector": {"kind": "blob", "quality_k": 5}}"#,
     )
     .unwrap();
-    assert_eq!(partial.cell_diameter_um, 8.0);
+    assert_eq!(partial.cell_diameter_um, Some(8.0));
     assert!(serde_json::from_str::<SegmentConfig>(r#"{"cell_diameter": 8}"#).is_err());
     assert!(serde_json::from_str::<SegmentConfig>(
         r#"{"detector": {"kind": "blob", "radius": 3}}"#
@@ -429,7 +429,7 @@ mod never_panics {
                 .collect();
             let v = Volume::U16(Array3::from_shape_vec((nz, ny, nx), data).unwrap());
             let cfg = SegmentConfig {
-                cell_diameter_um: diameter,
+                cell_diameter_um: Some(diameter),
                 bin_xy: bin,
                 detector: if threshold {
                     DetectorConfig::Threshold(ThresholdDetector::default())

@@ -416,6 +416,7 @@ def evaluate(
 def synth(
     out_dir: str | os.PathLike[str],
     *,
+    preset: str | None = None,
     seed: int | None = None,
     frames: int | None = None,
     size: Mapping[str, int] | None = None,
@@ -438,9 +439,10 @@ def synth(
     ``size`` is ``{"x", "y", "z"}`` in voxels, ``voxel_size`` ``{"x", "y", "z"}`` in µm,
     ``frame_interval`` in s, ``density`` in cells per 100,000 µm³, ``cell_photons`` photons
     per voxel (lower: lower SNR); ``config`` any simulator setting (the fields of
-    ``synth.json``). A keyword left ``None`` takes ``config``'s value, else the simulator's
-    default (``leukotrack synth --help``); a keyword given wins. Deterministic for a given
-    ``seed``.
+    ``synth.json``). ``preset`` names a scene (``default``, ``hard``, ``2d``, ``thin``,
+    ``swarm``: ``leukotrack synth --help``). Precedence: preset < ``config`` < keywords; a
+    keyword left ``None`` takes ``config``'s value, else the preset's. Deterministic for a
+    given ``seed``; ``synth.json`` records the preset and every resolved value.
 
     >>> import leukotrack as lt
     >>> rec, truth = lt.synth(getfixture("tmp_path"), frames=3, size={"x": 96, "y": 96, "z": 10}, progress=False)
@@ -450,8 +452,8 @@ def synth(
     out = Path(_util.path("out_dir", out_dir))
     cfg = _stage_json(config, "synth")
     kw = _util.keywords({
-        "seed": seed, "frames": frames, "size": size, "voxel_size": voxel_size, "frame_interval": frame_interval,
-        "channels": channels, "density": density, "cell_photons": cell_photons, "touching_pairs": touching_pairs,
+        "preset": preset, "seed": seed, "frames": frames, "size": size, "voxel_size": voxel_size,
+        "frame_interval": frame_interval, "channels": channels, "density": density, "cell_photons": cell_photons, "touching_pairs": touching_pairs,
     })
     with Reporter(progress) as callback:
         cols = _core.synth_write(cfg, kw, os.fspath(out), _util.flag("deflate", deflate), callback)
@@ -460,6 +462,7 @@ def synth(
 
 def synth_truth(
     *,
+    preset: str | None = None,
     seed: int | None = None,
     frames: int | None = None,
     size: Mapping[str, int] | None = None,
@@ -472,7 +475,7 @@ def synth_truth(
     """The ground-truth tracks of a simulation (as :func:`synth`) without rendering images:
     cheap test data for linking and metrics."""
     kw = _util.keywords({
-        "seed": seed, "frames": frames, "size": size, "voxel_size": voxel_size, "frame_interval": frame_interval,
-        "density": density, "touching_pairs": touching_pairs,
+        "preset": preset, "seed": seed, "frames": frames, "size": size, "voxel_size": voxel_size,
+        "frame_interval": frame_interval, "density": density, "touching_pairs": touching_pairs,
     })
     return _tables.frame(_core.synth_truth(_stage_json(config, "synth"), kw))

@@ -327,17 +327,15 @@ pub fn evaluate<'py>(
 /// A simulator configuration: `config` (JSON, `synth.json`'s fields) with the keyword
 /// `overrides` (JSON) applied and checked.
 fn synth_config(config: &str, overrides: &str) -> leukotrack::Result<SynthConfig> {
-    let mut cfg: SynthConfig = pipeline::stage_from_json("synth", config)?;
     let o: SynthOverrides = from_keywords(overrides, &keywords_of::<SynthOverrides>())?;
     // Errors name the keyword a Python user wrote (`voxel_size`, not the key `voxel_um`).
-    o.apply(&mut cfg).map_err(|e| match e {
+    SynthConfig::resolve(Some(config), &o).map_err(|e| match e {
         Error::InvalidParameter { name, reason } => {
             let kw = OVERRIDE_KEYS.iter().find(|(_, key)| *key == name).map(|(kw, _)| *kw);
             Error::param(kw.unwrap_or(&name), reason)
         }
         other => other,
-    })?;
-    Ok(cfg)
+    })
 }
 
 /// The ground truth of a simulation (`config` a `SynthConfig` as JSON), without images.

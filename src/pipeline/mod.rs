@@ -582,8 +582,8 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
     let t0 = Instant::now();
     report(Stage::Segment, 0, shape.t)?;
     let mut projection = Projection::empty(shape.y, shape.x, [voxel.x, voxel.y]);
-    let (detections, segment_report) =
-        segment::frames(recording, config.channel, &config.segment)?.run(|frame| {
+    let (detections, segment_report) = segment::frames(recording, config.channel, &config.segment)?
+        .run(|frame| {
             projection.include(&frame.volumes[config.channel])?;
             report(Stage::Segment, frame.t + 1, shape.t)
         })?;
@@ -726,7 +726,8 @@ pub fn save_segmentation(
         "recording": recording.path(),
         "segment": report,
     });
-    let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::internal(e.to_string()))?;
+    let json =
+        serde_json::to_string_pretty(&summary).map_err(|e| Error::internal(e.to_string()))?;
     write_atomic(&dir.join("summary.json"), |w| w.write_all(json.as_bytes()))?;
     Ok(det)
 }
@@ -866,7 +867,11 @@ impl Analysis {
         report(0)?;
         // The same settings as the first pass: its diameter, estimated or given.
         let seg = SegmentConfig {
-            cell_diameter_um: self.summary.segment.cell_diameter_um.or(config.segment.cell_diameter_um),
+            cell_diameter_um: self
+                .summary
+                .segment
+                .cell_diameter_um
+                .or(config.segment.cell_diameter_um),
             ..config.segment.clone()
         };
         for frame in segment::frames(&recording, config.channel, &seg)? {

@@ -41,6 +41,11 @@ pub struct HybridDetector {
     /// component are dropped (texture, pseudopods, dendrites' processes).
     #[schemars(range(min = 0, max = 1))]
     pub relative_seed: f64,
+    /// A seed's LoG response must be at least this fraction of its denoised contrast above
+    /// the background: objects far smaller or thinner than a cell (debris specks, fibres,
+    /// processes) respond far less than their brightness.
+    #[schemars(range(min = 0, max = 1))]
+    pub min_blobness: f64,
     /// Smallest distance between two seeds, µm (`None`: half the cell diameter).
     #[schemars(extend("exclusiveMinimum" = 0))]
     pub min_seed_distance_um: Option<f64>,
@@ -51,7 +56,8 @@ impl Default for HybridDetector {
         HybridDetector {
             threshold_k: 4.0,
             seed_contrast: 0.5,
-            relative_seed: 0.2,
+            relative_seed: 0.1,
+            min_blobness: 0.3,
             min_seed_distance_um: None,
         }
     }
@@ -63,11 +69,18 @@ impl Default for HybridDetector {
 pub fn foreground_threshold(smooth: &[f32], k: f64) -> Option<(f32, f32)> {
     let (level, sigma) = background_noise(smooth);
     if sigma > 0.0 {
-        return Some((level, level + k as f32 * sigma));
+        // Never closer to the background than a fiftieth of the brightest objects' contrast:
+        // a nearly noiseless background's last few grey levels are not cells.
+        let bright = super::threshold::quantile(smooth, 0.999).unwrap_or(level);
+        let t = (level + k as f32 * sigma).max(level + MIN_CONTRAST_FRACTION * (bright - level));
+        return Some((level, t));
     }
     let o = otsu(smooth)?;
     (o > level).then(|| (level, level + 0.5 * (o - level)))
 }
+
+/// The foreground threshold's smallest contrast, as a fraction of the 99.9th percentile's.
+const MIN_CONTRAST_FRACTION: f32 = 0.02;
 
 impl Detector for HybridDetector {
     fn name(&self) -> &'static str {
@@ -94,7 +107,10 @@ impl Detector for HybridDetector {
         let min_q = self.seed_contrast as f32 * (t - level);
         let nms = self.min_seed_distance_um.unwrap_or(0.5 * input.cell_diameter_um);
         let mut seeds = local_maxima(&resp, Some(&mask), dims, min_q, nms, input.voxel_um);
-        seeds.retain(|&i| resp[i] > min_q);
+        // A cell-sized object's response is about its contrast; a speck's or a fibre's, far
+        // smaller than its own brightness.
+        let shape_k = self.min_blobness as f32;
+        seeds.retain(|&i| resp[i] > min_q && resp[i] >= shape_k * (input.smooth[i] - level));
         // Prune seeds far weaker than their component's strongest (seeds come strongest first).
         let (comp, ncomp) = label(&mask, dims, Connectivity::TwentySix);
         let mut strongest = vec![f32::NAN; ncomp + 1];
@@ -165,7 +181,7 @@ mod tests {
         assert_eq!(obj.count, 3, "{:?}", obj.position);
         for (c, _) in discs {
             assert!(
-                obj.position.iter().flatten().any(|p| (p[0] - c[0]).hypot(p[1] - c[1]) < 2.5),
+                obj.position.iter().flatten().any(|p| (p[0] - c[0]).hypot(p[1] - c[1]) < 3.5),
                 "{c:?} not found in {:?}",
                 obj.position
             );

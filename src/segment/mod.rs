@@ -51,11 +51,11 @@
 
 pub mod blob;
 mod config;
-pub mod hybrid;
-pub mod scale;
 pub mod features;
 pub mod filter;
+pub mod hybrid;
 pub mod label;
+pub mod scale;
 pub mod split;
 pub mod stream;
 pub mod threshold;
@@ -74,9 +74,9 @@ use filter::Dims;
 
 #[doc(inline)]
 pub use blob::BlobDetector;
+pub use config::{Background, ChannelMath, DetectorConfig, SegmentConfig};
 #[doc(inline)]
 pub use hybrid::HybridDetector;
-pub use config::{Background, ChannelMath, DetectorConfig, SegmentConfig};
 #[doc(inline)]
 pub use threshold::{SplitSeeds, ThresholdDetector};
 
@@ -367,7 +367,7 @@ pub fn segment_frame_views(
         cell_diameter_um: d,
     };
     let mut obj = cfg.detector.detector().detect(&input)?;
-    if obj.labels.len() != grid.work.len()
+    if obj.labels.len() != det_dims.len()
         || obj.quality.len() != obj.count
         || obj.position.len() != obj.count
     {
@@ -395,8 +395,7 @@ pub fn segment_frame_views(
     // Measure, refine positions of cut objects, filter.
     let feats = features::measure(&obj.labels, obj.count, &smooth, &grid);
     let depth = din.nz as f64 * voxel[2];
-    let min_v =
-        cfg.min_volume_um3.unwrap_or(SegmentConfig::expected_volume(d, depth) / 5.0);
+    let min_v = cfg.min_volume_um3.unwrap_or(SegmentConfig::expected_volume(d, depth) / 5.0);
     let max_v = cfg.max_volume_um3.unwrap_or(f64::INFINITY);
     let field: [[f64; 2]; 3] =
         std::array::from_fn(|a| [-0.5 * voxel[a], (din.axis(a) as f64 - 0.5) * voxel[a]]);

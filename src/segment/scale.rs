@@ -1,7 +1,8 @@
 //! The cell size from the data, and the geometry of the stack.
 //!
 //! [`estimate_diameter`] finds the typical cell diameter from the foreground of a few
-//! timepoints (background-subtracted, lightly denoised, thresholded from the background noise
+//! timepoints (lightly denoised, not background-subtracted — a smooth background large enough to
+//! matter is also one a cell-sized Gaussian would eat into — thresholded from the background noise
 //! as the hybrid detector does): the largest balls inscribed in it — maxima of its distance
 //! transform, largest first, each kept unless it lies inside one already kept — are one per
 //! cell whatever the cell's texture (nucleoli, granules do not break the foreground, while
@@ -16,7 +17,7 @@
 //! mean projection along z and each object is then measured through every plane.
 
 use super::features::Grid;
-use super::filter::{gaussian, subtract_gaussian_background, Dims};
+use super::filter::{gaussian, Dims};
 use super::hybrid::foreground_threshold;
 use super::split::{distance_transform_sq, local_maxima};
 use super::working_image;
@@ -24,8 +25,6 @@ use crate::io::VolumeView;
 
 /// The estimate's working grid: x and y binned to about this size, µm.
 const WORK_VOXEL_UM: f64 = 1.0;
-/// The estimate's background: a Gaussian of this σ, µm (larger than any leukocyte or nucleus).
-const BACKGROUND_SIGMA_UM: f64 = 30.0;
 /// The estimate's denoising σ, µm.
 const SMOOTH_SIGMA_UM: f64 = 1.0;
 /// The estimate's foreground: this many background noise deviations above the background.
@@ -91,19 +90,17 @@ fn inscribed_balls(view: &VolumeView<'_>, din: Dims, voxel_um: [f64; 3]) -> Vec<
     let grid = Grid::new(din, voxel_um, bin);
     let wv = grid.work_voxel_um();
     let dims = grid.work;
-    let mut img = working_image(view, None, &grid);
+    let img = working_image(view, None, &grid);
     let (lo, hi) =
         img.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     if !(hi > lo) {
         return Vec::new();
     }
-    subtract_gaussian_background(&mut img, dims, wv, BACKGROUND_SIGMA_UM);
     let s = SMOOTH_SIGMA_UM;
     let smooth = gaussian(&img, dims, [s, s, if dims.nz == 1 { 0.0 } else { s }], wv);
     let Some((_, t)) = foreground_threshold(&smooth, MASK_K) else { return Vec::new() };
     let mask: Vec<bool> = smooth.iter().map(|&v| v > t).collect();
-    let dt: Vec<f32> =
-        distance_transform_sq(&mask, dims, wv).into_iter().map(f32::sqrt).collect();
+    let dt: Vec<f32> = distance_transform_sq(&mask, dims, wv).into_iter().map(f32::sqrt).collect();
     let min_r = (1.5 * wv[0].max(wv[1])) as f32;
     let mut peaks = local_maxima(&dt, Some(&mask), dims, min_r, 0.0, wv);
     peaks.truncate(20_000);
@@ -121,6 +118,13 @@ fn inscribed_balls(view: &VolumeView<'_>, din: Dims, voxel_um: [f64; 3]) -> Vec<
         if !inside {
             kept.push((p, r));
         }
+    }
+    if std::env::var("LT_DEBUG").is_ok() {
+        eprintln!(
+            "t {t} mask {} kept {:?}",
+            mask.iter().filter(|&&m| m).count(),
+            kept.iter().map(|k| k.1).collect::<Vec<_>>()
+        );
     }
     kept.into_iter().map(|(_, r)| r).collect()
 }

@@ -89,7 +89,11 @@ impl Frames<'_> {
         let mut report = self.report;
         if !blank.is_empty() {
             let list: Vec<String> = blank.iter().take(10).map(|t| t.to_string()).collect();
-            let more = if blank.len() > 10 { format!(" and {} more", blank.len() - 10) } else { String::new() };
+            let more = if blank.len() > 10 {
+                format!(" and {} more", blank.len() - 10)
+            } else {
+                String::new()
+            };
             report.warnings.push(format!(
                 "{} timepoint(s) are constant (empty, all zero or one value) and have no \
                  detections: {}{more}",
@@ -122,10 +126,8 @@ pub fn estimate_diameter(recording: &Recording, channel: usize) -> Result<Option
     }
     let mut ts = vec![0, shape.t / 2, shape.t - 1];
     ts.dedup();
-    let volumes = ts
-        .par_iter()
-        .map(|&t| recording.volume(t, channel))
-        .collect::<Result<Vec<Volume>>>()?;
+    let volumes =
+        ts.par_iter().map(|&t| recording.volume(t, channel)).collect::<Result<Vec<Volume>>>()?;
     let views: Vec<_> = volumes.iter().map(Volume::view).collect();
     let voxel = recording.calibration().voxel_size_um()?.to_array();
     Ok(scale::estimate_diameter(&views, voxel))

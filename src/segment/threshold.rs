@@ -99,6 +99,16 @@ pub fn background_noise(values: &[f32]) -> (f32, f32) {
     (level, sigma)
 }
 
+/// The `q` quantile (0–1) of `values` (sampled); `None` when empty.
+pub fn quantile(values: &[f32], q: f64) -> Option<f32> {
+    let mut s = subsample(values, 1 << 18);
+    if s.is_empty() {
+        return None;
+    }
+    let k = ((s.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
+    Some(*s.select_nth_unstable_by(k, f32::total_cmp).1)
+}
+
 /// Histogram of `values` (sampled) in `bins` bins spanning [lo, hi]; returns (counts, lo, width).
 fn histogram(values: &[f32], bins: usize) -> Option<(Vec<f64>, f32, f32)> {
     let s = subsample(values, 1 << 18);

@@ -28,11 +28,11 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let mut cfg = match &a.config {
-        Some(p) => leukotrack::pipeline::read_json::<SynthConfig>(p)?,
-        None => SynthConfig::default(),
+    let text = match &a.config {
+        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| leukotrack::Error::io(p, e))?),
+        None => None,
     };
-    a.overrides.apply(&mut cfg)?;
+    let cfg = SynthConfig::resolve(text.as_deref(), &a.overrides)?;
     let sim = Simulation::new(&cfg)?;
     if a.truth_only {
         sim.write_truth(&a.out)?;
