@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::blob::{refine, sigma_for_radius};
-use super::filter::log_filter;
+use super::filter::{log_filter, mirror, Dims};
 use super::label::{label, Connectivity};
 use super::split::{local_maxima, watershed};
 use super::threshold::{background_noise, otsu};
@@ -43,9 +43,24 @@ pub struct HybridDetector {
     pub relative_seed: f64,
     /// A seed's LoG response must be at least this fraction of its denoised contrast above
     /// the background: objects far smaller or thinner than a cell (debris specks, fibres,
-    /// processes) respond far less than their brightness.
+    /// processes) or far wider (vessels) respond far less than their brightness.
     #[schemars(range(min = 0, max = 1))]
     pub min_blobness: f64,
+    /// A seed's response must curve down in every direction: the weakest curvature of its
+    /// Hessian (at a third of the diameter) at least this fraction of the strongest. Tubes —
+    /// vessels bleeding through, collagen fibres — are near 0, round cells near 1, cells
+    /// elongated 2:1 about 0.3.
+    #[schemars(range(min = 0, max = 1))]
+    pub min_isotropy: f64,
+    /// Two neighbouring seeds stay apart only when the response between them (the highest
+    /// point of their common border) dips below the weaker one's by this fraction of it;
+    /// else they are one cell (texture, a pseudopod) and merge into the stronger.
+    #[schemars(range(min = 0, max = 1))]
+    pub min_seed_depth: f64,
+    /// The LoG's scale, as a fraction of the cell's radius (σ = this × radius/√n in n
+    /// dimensions).
+    #[schemars(range(min = 0.2, max = 2))]
+    pub seed_scale: f64,
     /// Smallest distance between two seeds, µm (`None`: half the cell diameter).
     #[schemars(extend("exclusiveMinimum" = 0))]
     pub min_seed_distance_um: Option<f64>,
@@ -57,7 +72,10 @@ impl Default for HybridDetector {
             threshold_k: 4.0,
             seed_contrast: 0.5,
             relative_seed: 0.1,
-            min_blobness: 0.3,
+            min_blobness: 0.4,
+            min_isotropy: 0.15,
+            seed_scale: 1.0,
+            min_seed_depth: 0.1,
             min_seed_distance_um: None,
         }
     }
@@ -102,7 +120,8 @@ impl Detector for HybridDetector {
             return Ok(empty());
         }
         let ndim = if dims.nz == 1 { 2 } else { 3 };
-        let radius = input.cell_diameter_um / 2.0;
+        // Seeds at a little under the cell scale: touching cells keep separate peaks.
+        let radius = self.seed_scale * input.cell_diameter_um / 2.0;
         let resp = log_filter(input.signal, dims, sigma_for_radius(radius, ndim), input.voxel_um);
         let min_q = self.seed_contrast as f32 * (t - level);
         let nms = self.min_seed_distance_um.unwrap_or(0.5 * input.cell_diameter_um);
@@ -111,6 +130,12 @@ impl Detector for HybridDetector {
         // smaller than its own brightness.
         let shape_k = self.min_blobness as f32;
         seeds.retain(|&i| resp[i] > min_q && resp[i] >= shape_k * (input.smooth[i] - level));
+        // Tubes (vessels, fibres) respond along their length as much as at any point: the
+        // response's curvature along them is far weaker than across.
+        let step = 0.35 * input.cell_diameter_um;
+        seeds.retain(|&i| {
+            isotropy(&resp, dims, i, step, input.voxel_um) >= self.min_isotropy as f32
+        });
         // Prune seeds far weaker than their component's strongest (seeds come strongest first).
         let (comp, ncomp) = label(&mask, dims, Connectivity::TwentySix);
         let mut strongest = vec![f32::NAN; ncomp + 1];
@@ -124,7 +149,8 @@ impl Detector for HybridDetector {
             }
         });
         let floor = vec![f32::NEG_INFINITY; seeds.len()];
-        let labels = watershed(&resp, Some(&mask), dims, &seeds, &floor);
+        let mut labels = watershed(&resp, Some(&mask), dims, &seeds, &floor);
+        let seeds = merge_shallow(&mut labels, &resp, dims, &seeds, self.min_seed_depth as f32);
         Ok(Objects {
             labels,
             count: seeds.len(),
@@ -140,10 +166,140 @@ impl Detector for HybridDetector {
     }
 }
 
+/// Merges the watershed basins of seeds whose common border is high: for each pair of
+/// face-adjacent basins the saddle is the highest `min(resp[a], resp[b])` over border voxel
+/// pairs; weakest seed first, a basin whose saddle with a stronger one exceeds
+/// `(1 − depth) × its seed's response` joins it. Relabels `labels` 1..=k in the order of the
+/// seeds kept and returns them.
+pub fn merge_shallow(
+    labels: &mut [u32],
+    resp: &[f32],
+    dims: Dims,
+    seeds: &[usize],
+    depth: f32,
+) -> Vec<usize> {
+    let n = seeds.len();
+    if n < 2 {
+        return seeds.to_vec();
+    }
+    let mut saddle: std::collections::HashMap<(u32, u32), f32> = Default::default();
+    let (nx, plane) = (dims.nx, dims.plane());
+    for i in 0..labels.len() {
+        let a = labels[i];
+        if a == 0 {
+            continue;
+        }
+        let (x, y, z) = (i % nx, (i / nx) % dims.ny, i / plane);
+        let mut visit = |j: usize| {
+            let b = labels[j];
+            if b != 0 && b != a {
+                let key = (a.min(b), a.max(b));
+                let v = resp[i].min(resp[j]);
+                let e = saddle.entry(key).or_insert(f32::NEG_INFINITY);
+                *e = e.max(v);
+            }
+        };
+        if x + 1 < nx {
+            visit(i + 1);
+        }
+        if y + 1 < dims.ny {
+            visit(i + nx);
+        }
+        if z + 1 < dims.nz {
+            visit(i + plane);
+        }
+    }
+    // Seeds come strongest first: label l's seed is seeds[l - 1].
+    let mut parent: Vec<u32> = (0..=n as u32).collect();
+    fn root(p: &mut [u32], mut l: u32) -> u32 {
+        while p[l as usize] != l {
+            p[l as usize] = p[p[l as usize] as usize];
+            l = p[l as usize];
+        }
+        l
+    }
+    let mut pairs: Vec<((u32, u32), f32)> = saddle.into_iter().collect();
+    // Weakest seed first (largest label), then by saddle, highest first; deterministic.
+    pairs.sort_by(|a, b| b.0 .1.cmp(&a.0 .1).then(b.1.total_cmp(&a.1)).then(a.0.cmp(&b.0)));
+    for ((strong, weak), v) in pairs {
+        let peak = resp[seeds[weak as usize - 1]];
+        if v > (1.0 - depth) * peak {
+            let (rs, rw) = (root(&mut parent, strong), root(&mut parent, weak));
+            if rs != rw {
+                let (hi, lo) = (rs.min(rw), rs.max(rw));
+                parent[lo as usize] = hi;
+            }
+        }
+    }
+    let mut new_label = vec![0u32; n + 1];
+    let mut kept = Vec::new();
+    for l in 1..=n as u32 {
+        if root(&mut parent, l) == l {
+            kept.push(seeds[l as usize - 1]);
+            new_label[l as usize] = kept.len() as u32;
+        }
+    }
+    for l in 1..=n as u32 {
+        let r = root(&mut parent, l);
+        new_label[l as usize] = new_label[r as usize];
+    }
+    for v in labels.iter_mut() {
+        *v = new_label[*v as usize];
+    }
+    kept
+}
+
+/// The ratio of the weakest to the strongest downward curvature of `resp` at voxel `i`
+/// (finite differences `step_um` apart, at least one voxel; axes of size 1 left out): 1 for a
+/// round peak, near 0 along a ridge, 0 where it curves up.
+pub fn isotropy(resp: &[f32], dims: Dims, i: usize, step_um: f64, voxel_um: [f64; 3]) -> f32 {
+    let n = [dims.nx, dims.ny, dims.nz];
+    let c = [i % dims.nx, (i / dims.nx) % dims.ny, i / dims.plane()];
+    let axes: Vec<usize> = (0..3).filter(|&a| n[a] >= 3).collect();
+    let h: Vec<isize> = (0..3).map(|a| ((step_um / voxel_um[a]).round() as isize).max(1)).collect();
+    let at = |d: [isize; 3]| -> f64 {
+        let p: [usize; 3] = std::array::from_fn(|a| mirror(c[a] as isize + d[a], n[a]));
+        resp[(p[2] * n[1] + p[1]) * n[0] + p[0]] as f64
+    };
+    let m = axes.len();
+    if m == 0 {
+        return 1.0;
+    }
+    let mut hm = nalgebra::DMatrix::<f64>::zeros(m, m);
+    for (ia, &a) in axes.iter().enumerate() {
+        let mut d = [0isize; 3];
+        d[a] = h[a];
+        let plus = at(d);
+        d[a] = -h[a];
+        let minus = at(d);
+        // Curvature per µm², so anisotropic steps compare.
+        let ha = h[a] as f64 * voxel_um[a];
+        hm[(ia, ia)] = (plus - 2.0 * at([0; 3]) + minus) / (ha * ha);
+        for (ib, &b) in axes.iter().enumerate().skip(ia + 1) {
+            let q = |sa: isize, sb: isize| {
+                let mut d = [0isize; 3];
+                d[a] = sa * h[a];
+                d[b] = sb * h[b];
+                at(d)
+            };
+            let hb = h[b] as f64 * voxel_um[b];
+            let v = (q(1, 1) - q(1, -1) - q(-1, 1) + q(-1, -1)) / (4.0 * ha * hb);
+            hm[(ia, ib)] = v;
+            hm[(ib, ia)] = v;
+        }
+    }
+    let eig = nalgebra::SymmetricEigen::new(hm).eigenvalues;
+    let (lo, hi) =
+        eig.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &e| (a.min(e), b.max(e)));
+    if lo >= 0.0 || hi >= 0.0 {
+        return 0.0;
+    }
+    (hi / lo) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::segment::filter::Dims;
 
     /// Two touching discs (one at 0.3× the other's brightness) and a textured disc on a noisy
     /// background covering 40 % of the image: three objects.

@@ -8,7 +8,7 @@
 //! cell whatever the cell's texture (nucleoli, granules do not break the foreground, while
 //! they make the LoG's scale-space maxima pick the texture's size) and touching cells keep
 //! one ball each. The estimate is twice the median radius, weighted by each ball's volume (so
-//! debris specks and noise do not count as much as cells). Cells cut by the stack's top and
+//! debris specks, fibres and noise do not count as much as cells). Cells cut by the stack's top and
 //! bottom planes are not eroded by them (outside the volume counts as foreground), so thin
 //! stacks give their cells' width.
 //!
@@ -20,6 +20,7 @@ use super::features::Grid;
 use super::filter::{gaussian, Dims};
 use super::hybrid::foreground_threshold;
 use super::split::{distance_transform_sq, local_maxima};
+use super::threshold::quantile;
 use super::working_image;
 use crate::io::VolumeView;
 
@@ -29,6 +30,8 @@ const WORK_VOXEL_UM: f64 = 1.0;
 const SMOOTH_SIGMA_UM: f64 = 1.0;
 /// The estimate's foreground: this many background noise deviations above the background.
 const MASK_K: f64 = 4.0;
+/// ... and at least this fraction of the way up to the foreground's median brightness.
+const EDGE_FRACTION: f32 = 0.4;
 
 /// True when a stack of `nz` planes `vz` µm apart is too shallow for cells of `diameter_um`:
 /// its depth is less than 1.5 diameters (one plane is 2D, not thin).
@@ -68,7 +71,7 @@ pub fn estimate_diameter(frames: &[VolumeView<'_>], voxel_um: [f64; 3]) -> Optio
     if balls.is_empty() {
         return None;
     }
-    // The weighted median radius.
+    // The volume-weighted median radius: debris, fibres and noise barely move it.
     balls.sort_by(|a, b| a.0.total_cmp(&b.0));
     let total: f64 = balls.iter().map(|b| b.1).sum();
     let mut acc = 0.0;
@@ -98,7 +101,12 @@ fn inscribed_balls(view: &VolumeView<'_>, din: Dims, voxel_um: [f64; 3]) -> Vec<
     }
     let s = SMOOTH_SIGMA_UM;
     let smooth = gaussian(&img, dims, [s, s, if dims.nz == 1 { 0.0 } else { s }], wv);
-    let Some((_, t)) = foreground_threshold(&smooth, MASK_K) else { return Vec::new() };
+    let Some((level, t)) = foreground_threshold(&smooth, MASK_K) else { return Vec::new() };
+    // The cells' edges: part of the way up to the typical foreground brightness, where a
+    // blurred edge is (a threshold just above the noise would widen every cell by its blur).
+    let fg: Vec<f32> = smooth.iter().copied().filter(|&v| v > t).collect();
+    let Some(typical) = quantile(&fg, 0.5) else { return Vec::new() };
+    let t = t.max(level + EDGE_FRACTION * (typical - level));
     let mask: Vec<bool> = smooth.iter().map(|&v| v > t).collect();
     let dt: Vec<f32> = distance_transform_sq(&mask, dims, wv).into_iter().map(f32::sqrt).collect();
     let min_r = (1.5 * wv[0].max(wv[1])) as f32;
