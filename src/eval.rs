@@ -505,7 +505,8 @@ fn in_table(what: &str) -> impl Fn(Error) -> Error + '_ {
 ///
 /// Both tables are validated first (an [`Error::InvalidData`] names the table); `cfg` is
 /// validated too ([`Error::InvalidParameter`]). Frames present in either table are matched by
-/// [`match_points`] within `cfg.match_um`; `cfg.gap_frames` is not used here.
+/// [`match_points`] within `cfg.match_um`; `cfg.gap_frames` is not used here. Rows flagged in an
+/// `artefact` column (the segmentation's) are left out: they are not reported as cells.
 pub fn score_detections(
     truth: &Tracks,
     detections: &Detections,
@@ -514,6 +515,16 @@ pub fn score_detections(
     cfg.validate()?;
     truth.validate().map_err(in_table("ground truth"))?;
     detections.validate().map_err(in_table("detections"))?;
+    // Rows the segmentation flagged as artefacts are not reported as cells.
+    let flagged = crate::segment::artefact_rows(detections);
+    let cells;
+    let detections = if flagged.contains(&true) {
+        let rows: Vec<usize> = (0..flagged.len()).filter(|&r| !flagged[r]).collect();
+        cells = detections.take_rows(&rows);
+        &cells
+    } else {
+        detections
+    };
     let (t, p) = (Points::of_tracks(truth), Points::of_detections(detections));
     let pairs = match_by_frame(t, p, cfg.match_um);
     let mut score = detection_score(t, p, &pairs);

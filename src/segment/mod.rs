@@ -31,8 +31,12 @@
 //! channel); `quality`; `label` (the object's value in [`Segmentation::labels`]);
 //! `centroid_{x,y,z}_um`; `bbox_{min,max}_{x,y,z}_um`; `semi_axis_{1,2,3}_um` (longest
 //! first); `major_axis_{x,y,z}`; `elongation`; `sphericity`; `touches_border_xy`,
-//! `touches_border_z` (0/1); and `{mean,max,sum}_intensity_c{N}` for every channel N. A
-//! one-plane (2D) recording gives 2D detections, without the z columns.
+//! `touches_border_z` (0/1); `{mean,max,sum}_intensity_c{N}` for every channel N; and
+//! `artefact`: empty for a cell, else the rule that fired ([`ARTEFACT_RULES`]: `too_large`,
+//! more than 4 expected cell volumes; `too_bright`, a mean contrast above 3.5× the frame's
+//! median object's — autofluorescent macrophages, bright debris). Flagged rows stay in the
+//! table; the linker leaves them out and `eval` counts them neither way. A one-plane (2D)
+//! recording gives 2D detections, without the z columns.
 //!
 //! ```
 //! use leukotrack::segment::{segment, SegmentConfig};
@@ -508,10 +512,60 @@ pub fn segment_frame_views(
             Column::Float(iv.iter().map(|v| v[2]).collect()),
         ));
     }
+    // Artefacts: the mean background-subtracted, denoised value of each object (its contrast).
+    let mut sum = vec![(0.0f64, 0usize); kept.len() + 1];
+    for (&l, &v) in obj.labels.iter().zip(&smooth) {
+        let e = &mut sum[l as usize];
+        e.0 += v as f64;
+        e.1 += 1;
+    }
+    let contrast: Vec<f64> = sum[1..].iter().map(|(s, n)| s / (*n).max(1) as f64).collect();
+    let volumes: Vec<f64> = fsel.iter().map(|o| o.volume_um3).collect();
+    let flags = artefacts(&volumes, &contrast, SegmentConfig::expected_volume(d, depth));
+    cols.push(("artefact".into(), Column::Text(flags)));
     for (name, c) in cols {
         det.set_column(&name, c)?;
     }
     Ok(Segmentation { detections: det, blank: false, work_labels: obj.labels, grid })
+}
+
+/// The artefact rules, as `detections.csv`'s `artefact` column names them (empty for a cell).
+pub const ARTEFACT_RULES: [&str; 2] = ["too_large", "too_bright"];
+
+/// An object larger than this many expected cell volumes is `too_large`.
+const TOO_LARGE: f64 = 4.0;
+/// An object whose mean contrast exceeds this many times the frame's median object's is
+/// `too_bright` (autofluorescent macrophages, bright debris; needs 5 objects in the frame).
+const TOO_BRIGHT: f64 = 3.5;
+
+/// For each row of `detections`, whether its `artefact` cell names a rule (rows of a table
+/// without the column are all cells).
+pub fn artefact_rows(detections: &Detections) -> Vec<bool> {
+    match detections.column("artefact") {
+        Some(Column::Text(v)) => v.iter().map(|s| !s.trim().is_empty()).collect(),
+        _ => vec![false; detections.len()],
+    }
+}
+
+/// The artefact rule each object breaks (empty: none): `too_large` above [`TOO_LARGE`] expected
+/// volumes, else `too_bright` above [`TOO_BRIGHT`] × the median contrast.
+fn artefacts(volume: &[f64], contrast: &[f64], expected_volume: f64) -> Vec<String> {
+    let mut sorted: Vec<f64> = contrast.iter().copied().filter(|c| c.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let median = (sorted.len() >= 5).then(|| sorted[sorted.len() / 2]);
+    volume
+        .iter()
+        .zip(contrast)
+        .map(|(&v, &c)| {
+            if v > TOO_LARGE * expected_volume {
+                "too_large".to_string()
+            } else if median.is_some_and(|m| m > 0.0 && c > TOO_BRIGHT * m) {
+                "too_bright".to_string()
+            } else {
+                String::new()
+            }
+        })
+        .collect()
 }
 
 /// Detections with no rows but all the columns [`segment_frame`] writes.
@@ -546,6 +600,7 @@ pub(crate) fn empty_detections(is_3d: bool, channels: usize) -> Detections {
     for n in names {
         d.extra.push((n, Column::Float(Vec::new())));
     }
+    d.extra.push(("artefact".into(), Column::Text(Vec::new())));
     d
 }
 

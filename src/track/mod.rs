@@ -232,7 +232,18 @@ pub fn link(
         p * p
     };
 
-    let frames = detections.rows_by_frame();
+    // Detections flagged as artefacts (a non-empty `artefact` cell) are not linked: no track
+    // holds them.
+    let flagged = crate::segment::artefact_rows(detections);
+    let frames: Vec<(u32, Vec<usize>)> = detections
+        .rows_by_frame()
+        .into_iter()
+        .map(|(f, rows)| (f, rows.into_iter().filter(|&r| !flagged[r]).collect::<Vec<_>>()))
+        .filter(|(_, rows)| !rows.is_empty())
+        .collect();
+    if frames.is_empty() {
+        return Ok(empty_tracks(detections, drift.is_some()));
+    }
     // Candidate pairs of frame k → k + 1 (source, target within their frames, squared
     // distance): they depend on positions only, so blocks of frames are searched in parallel
     // while the previous block is assigned (which needs the motion states, frame after frame).
