@@ -234,7 +234,7 @@ fn segment_writes_detections_labels_and_settings() {
     assert!(csv.lines().count() > 3, "{csv}");
     let settings: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("segment.json")).unwrap()).unwrap();
-    assert_eq!(settings["detector"]["kind"], "blob");
+    assert_eq!(settings["detector"]["kind"], "hybrid");
     // The label images: one channel, the recording's size and calibration.
     let (ok, info, _) = leukotrack(&["info", out.join("labels.tif").to_str().unwrap(), "--json"]);
     assert!(ok);
@@ -283,5 +283,5 @@ fn segment_writes_detections_labels_and_settings() {
     ]);
     assert!(!ok && err.contains("cell_diameter_um"), "{err}");
     let (ok, help, _) = leukotrack(&["segment", "--help"]);
-    assert!(ok && help.contains("Default: blob"), "{help}");
+    assert!(ok && help.contains("Default: hybrid"), "{help}");
 }

@@ -397,7 +397,9 @@ fn every_background_threshold_and_seed_option_finds_the_cells() {
         }),
         ..Default::default()
     });
-    for cfg in &cfgs {
+    for cfg in &mut cfgs {
+        // The options at a given cell size (the estimate has its own tests).
+        cfg.cell_diameter_um = Some(10.0);
         let s = score_sim(&sc, cfg);
         assert!(s.recall >= 0.7 && s.precision >= 0.7, "{cfg:?}: {s:?}");
     }

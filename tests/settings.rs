@@ -139,7 +139,9 @@ fn example(row: &Setting) -> Option<Value> {
         }
         "number" => {
             let base = d.as_f64().unwrap_or(1.5);
-            vec![json!(base * 0.75), json!(base * 1.25), json!(2.5), json!(0.25)]
+            // Rounded, so a value's decimal text reads back as the same number.
+            let r = |x: f64| (x * 1e6).round() / 1e6;
+            vec![json!(r(base * 0.75)), json!(r(base * 1.25)), json!(2.5), json!(0.25)]
         }
         "choice" => row
             .choices

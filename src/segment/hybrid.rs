@@ -57,6 +57,10 @@ pub struct HybridDetector {
     /// else they are one cell (texture, a pseudopod) and merge into the stronger.
     #[schemars(range(min = 0, max = 1))]
     pub min_seed_depth: f64,
+    /// A cell's voxels: those of its watershed basin at least this fraction of its seed's
+    /// contrast above the background.
+    #[schemars(extend("exclusiveMinimum" = 0, "exclusiveMaximum" = 1))]
+    pub region_fraction: f64,
     /// The LoG's scale, as a fraction of the cell's radius (σ = this × radius/√n in n
     /// dimensions).
     #[schemars(range(min = 0.2, max = 2))]
@@ -73,9 +77,10 @@ impl Default for HybridDetector {
             seed_contrast: 0.5,
             relative_seed: 0.1,
             min_blobness: 0.4,
-            min_isotropy: 0.15,
+            min_isotropy: 0.05,
             seed_scale: 1.0,
             min_seed_depth: 0.1,
+            region_fraction: 0.5,
             min_seed_distance_um: None,
         }
     }
@@ -151,6 +156,23 @@ impl Detector for HybridDetector {
         let floor = vec![f32::NEG_INFINITY; seeds.len()];
         let mut labels = watershed(&resp, Some(&mask), dims, &seeds, &floor);
         let seeds = merge_shallow(&mut labels, &resp, dims, &seeds, self.min_seed_depth as f32);
+        // Each cell's voxels: its basin down to a fraction of its seed's contrast (a half-
+        // maximum region is the cell's own extent, not its blur; cut cells keep the cross-
+        // sections the border refinement extrapolates from).
+        {
+            let floor: Vec<f32> = std::iter::once(f32::INFINITY)
+                .chain(
+                    seeds
+                        .iter()
+                        .map(|&i| level + self.region_fraction as f32 * (input.smooth[i] - level)),
+                )
+                .collect();
+            for (l, &v) in labels.iter_mut().zip(input.smooth) {
+                if *l != 0 && v < floor[*l as usize] {
+                    *l = 0;
+                }
+            }
+        }
         Ok(Objects {
             labels,
             count: seeds.len(),
