@@ -90,10 +90,14 @@ def segment(
         The channel the cells are segmented in (0-based); intensities are measured in every
         channel.
     cell_diameter
-        Expected cell diameter, µm; every other size defaults from it.
+        Expected cell diameter, µm; every other size defaults from it. ``None``: estimated
+        from the data — once for a recording (a sample of up to 3 timepoints, as the command
+        line does), per call for a numpy volume (give it for the same rows as the recording's).
     detector
-        ``"blob"`` (Laplacian of Gaussian) or ``"threshold"`` (threshold, connected
-        components, watershed splitting); ``method`` is its deprecated spelling.
+        ``"hybrid"`` (the default: a foreground mask from the background noise, LoG seeds,
+        a seeded watershed), ``"blob"`` (Laplacian of Gaussian) or ``"threshold"``
+        (threshold, connected components, watershed splitting); ``method`` is its deprecated
+        spelling. Rows the segmentation flags as artefacts carry the rule in ``artefact``.
     voxel_size
         ``{"x", "y", "z"}`` in µm (or a :class:`Calibration`): required for a numpy volume;
         for a recording it overrides the file's.

@@ -23,7 +23,8 @@ def frame(columns: list[tuple[str, Any]]) -> pd.DataFrame:
     data: dict[str, Any] = {}
     for name, col in columns:
         if isinstance(col, list):
-            col = pd.Series(col, dtype="str") if col else pd.Series([], dtype="str")
+            # An empty text cell is missing, as pandas reads it from the CSV.
+            col = pd.Series([v if v != "" else None for v in col], dtype="str")
         data[name] = col
     return pd.DataFrame(data, copy=False)
 

@@ -107,7 +107,7 @@ def test_overrides_are_the_clis_flags(cli, tmp_path, recording):
 def test_config_as_dict_toml_file_and_overrides(tmp_path, small):
     recording = small[0]
     cfg = lt.default_config()
-    assert cfg["link"]["gap_frames"] == 3 and cfg["segment"]["cell_diameter_um"] == 10.0
+    assert cfg["link"]["gap_frames"] == 3 and cfg["segment"]["cell_diameter_um"] is None
     assert lt.config_from_toml(lt.default_config_toml()) == cfg
     toml = tmp_path / "params.toml"
     toml.write_text("[link]\ngap_frames = 1\n[metrics]\nmin_points = 4\n")

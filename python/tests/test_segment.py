@@ -36,13 +36,16 @@ def test_same_table_as_the_command_line(detections, cli, tmp_path):
     pd.testing.assert_frame_equal(detections, read_csv(tmp_path / "detections.csv"), check_dtype=False)
 
 
-def test_numpy_volumes_give_the_recordings_rows(recording, detections):
-    """Each timepoint as a (c, z, y, x) array: the same rows, intensities in both channels."""
+def test_numpy_volumes_give_the_recordings_rows(recording):
+    """Each timepoint as a (c, z, y, x) array: the same rows, intensities in both channels —
+    at a given diameter (a lone volume estimates its own; a recording estimates one for all
+    its timepoints)."""
     parts = []
     for t in range(recording.shape.t):
         chans = np.stack([recording.volume(t, c) for c in range(recording.shape.c)])
-        parts.append(lt.segment(chans, voxel_size=recording.calibration, frame=t))
-    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), detections)
+        parts.append(lt.segment(chans, voxel_size=recording.calibration, frame=t, cell_diameter=10.0))
+    whole = lt.segment(recording, cell_diameter=10.0, progress=False)
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
 
 
 def test_any_memory_layout_gives_the_same_detections(recording):

@@ -106,7 +106,7 @@ def test_the_settings_table():
     row = s.loc["link.gate.um_per_min"]
     assert (row.flag, row.keyword, row.unit, row.default, row.exclusive_minimum) == (
         "--max-speed", "max_speed", "µm/min", 30.0, 0.0)
-    assert s.loc["segment.detector.kind", "choices"] == ["threshold", "blob"]
+    assert s.loc["segment.detector.kind", "choices"] == ["hybrid", "threshold", "blob"]
     assert s.help.str.len().min() > 0
     # The same table as the command line's.
     cli = os.environ.get("LEUKOTRACK_CLI")
