@@ -26,8 +26,8 @@ fn steps(c: &mut Criterion) {
     let cal = sc.calibration();
     let n_in = vol.dim().0 * vol.dim().1 * vol.dim().2;
     let voxel = [0.8, 0.8, 3.0];
-    let cfg = SegmentConfig::default();
-    let bin = cfg.bin_for(voxel);
+    let cfg = SegmentConfig::for_diameter(10.0);
+    let bin = cfg.bin_for(voxel, 10.0);
     let din = Dims { nz: 32, ny: 512, nx: 512 };
     let grid = Grid::new(din, voxel, bin);
     let wv = grid.work_voxel_um();

@@ -5,7 +5,7 @@
 //! Each part answers one failure of the single detectors on real data: the mask (not a
 //! quality threshold on the LoG) decides what is a cell, so crowded fields whose foreground
 //! inflates every global statistic still get a threshold from the dark side of the background
-//! ([`threshold::background_noise`]); the seeds at the cell scale give one object per cell
+//! ([`super::threshold::background_noise`]); the seeds at the cell scale give one object per cell
 //! whatever its texture (nucleoli, granules) or its shape (pseudopods, long thin processes,
 //! whose seeds are pruned when far weaker than their component's strongest); the watershed
 //! splits touching cells along the valley of the LoG between their seeds; components without a
@@ -99,7 +99,7 @@ pub fn foreground_threshold(smooth: &[f32], k: f64) -> Option<(f32, f32)> {
         return Some((level, t));
     }
     let o = otsu(smooth)?;
-    (o > level).then(|| (level, level + 0.5 * (o - level)))
+    (o > level).then_some((level, level + 0.5 * (o - level)))
 }
 
 /// The foreground threshold's smallest contrast, as a fraction of the 99.9th percentile's.

@@ -96,7 +96,7 @@ fn inscribed_balls(view: &VolumeView<'_>, din: Dims, voxel_um: [f64; 3]) -> Vec<
     let img = working_image(view, None, &grid);
     let (lo, hi) =
         img.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    if !(hi > lo) {
+    if hi.is_nan() || hi <= lo {
         return Vec::new();
     }
     let s = SMOOTH_SIGMA_UM;
