@@ -87,8 +87,9 @@ impl Default for HybridDetector {
 }
 
 /// The background level of `smooth` and its foreground threshold (grey levels): `level + k σ`
-/// of its background, or half-way from the level to Otsu's threshold when the background has
-/// no noise; `None` for a constant image.
+/// of its background (never closer to the level than a fiftieth of the way to the 99.9th
+/// percentile), or half-way from the level to Otsu's threshold when the background has no
+/// noise at all; `None` for a constant image.
 pub fn foreground_threshold(smooth: &[f32], k: f64) -> Option<(f32, f32)> {
     let (level, sigma) = background_noise(smooth);
     if sigma > 0.0 {
