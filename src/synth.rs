@@ -997,29 +997,16 @@ impl Simulation {
                 });
             }
         }
-        for id in 0..cfg.fibre_count {
-            let u = flat(unit_vector(&mut r));
-            statics.push(Static {
-                kind: "fibre",
-                id,
-                pos: inside(&mut r),
-                axis: u,
-                a: 60.0,
-                b: 0.6,
-                amp: [0.6, 0.1],
-            });
-        }
-        for id in 0..cfg.vessel_count {
-            let u = flat(unit_vector(&mut r));
-            statics.push(Static {
-                kind: "vessel",
-                id,
-                pos: inside(&mut r),
-                axis: u,
-                a: 400.0,
-                b: 8.0,
-                amp: [0.25, 1.0],
-            });
+        // (kind, count, half-length µm, radius µm, brightness per channel × a cell's)
+        let tubes = [
+            ("fibre", cfg.fibre_count, 60.0, 0.6, [0.6, 0.1]),
+            ("vessel", cfg.vessel_count, 400.0, 8.0, [0.25, 1.0]),
+        ];
+        for (kind, count, a, b, amp) in tubes {
+            for id in 0..count {
+                let axis = flat(unit_vector(&mut r));
+                statics.push(Static { kind, id, pos: inside(&mut r), axis, a, b, amp });
+            }
         }
 
         // Debris: static in the tissue, inside the field.
