@@ -466,10 +466,20 @@ pub struct Summary {
     /// What the segmentation decided and noticed: the diameter used and estimated
     /// (`segment.estimated_cell_diameter_um`), blank frames, warnings.
     pub segment: segment::SegmentReport,
+    /// What the linker derived from the data (`link.derived`: the gate, the gap gates, the
+    /// tissue jumps, warnings).
+    pub link: LinkSummary,
     /// How many of what.
     pub counts: Counts,
     /// Wall time of each stage, s.
     pub timings_s: Timings,
+}
+
+/// `summary.json`'s `link`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LinkSummary {
+    /// What the linker derived from the data.
+    pub derived: track::calibrate::LinkReport,
 }
 
 /// The recording as the pipeline saw it.
@@ -554,6 +564,7 @@ fn zero_drift(frames: usize) -> Drift {
         dx_um: vec![0.0; frames],
         dy_um: vec![0.0; frames],
         dz_um: vec![0.0; frames],
+        jumps: Vec::new(),
     }
 }
 
@@ -602,7 +613,8 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
 
     let t0 = Instant::now();
     report(Stage::Link, 0, 1)?;
-    let tracks = track::link(&detections, &cal, &config.link, drift.as_ref())?;
+    let (tracks, derived) = track::link_report(&detections, &cal, &config.link, drift.as_ref())?;
+    let drift = drift::with_jumps(drift, &derived.jumps, 0..shape.t as u32);
     report(Stage::Link, 1, 1)?;
     timings.link = t0.elapsed().as_secs_f64();
 
@@ -636,6 +648,7 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
         },
         config: config.clone(),
         segment: segment_report,
+        link: LinkSummary { derived },
         counts: Counts {
             frames: shape.t,
             detections: detections.len(),

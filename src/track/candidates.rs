@@ -58,6 +58,20 @@ impl FrameIndex {
     }
 }
 
+impl FrameIndex {
+    /// Calls `visit(k, squared distance)` for the `n` points nearest to `p` (fewer when the
+    /// frame holds fewer), nearest first.
+    pub fn nearest(&self, p: &[f64; 3], n: usize, mut visit: impl FnMut(usize, f64)) {
+        let Some(n) = std::num::NonZeroUsize::new(n) else { return };
+        if self.rows.is_empty() || !p.iter().all(|c| c.is_finite()) {
+            return;
+        }
+        for hit in self.tree.query(p).nearest_n::<SquaredEuclidean<f64>>(n).execute() {
+            visit(hit.item as usize, hit.distance);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::calibrate::{jump_shift, Jump};
 use super::{link, LinkConfig};
 use crate::calib::Calibration;
 use crate::error::{Error, Result};
@@ -37,6 +38,8 @@ pub struct Drift {
     pub dy_um: Vec<f64>,
     /// z displacement, µm (0 for 2D data).
     pub dz_um: Vec<f64>,
+    /// Frames that follow a tissue jump (`drift.csv`'s `jump` column is 1 there), increasing.
+    pub jumps: Vec<u32>,
 }
 
 impl Drift {
@@ -84,20 +87,46 @@ impl Drift {
     /// Writes `frame,dx_um,dy_um,dz_um`, atomically.
     pub fn write_csv(&self, path: impl AsRef<Path>) -> Result<()> {
         write_atomic(path.as_ref(), |w: &mut dyn Write| {
-            writeln!(w, "frame,dx_um,dy_um,dz_um")?;
+            writeln!(w, "frame,dx_um,dy_um,dz_um,jump")?;
             for i in 0..self.frame.len() {
                 writeln!(
                     w,
-                    "{},{},{},{}",
+                    "{},{},{},{},{}",
                     self.frame[i],
                     fmt_f64(self.dx_um[i]),
                     fmt_f64(self.dy_um[i]),
-                    fmt_f64(self.dz_um[i])
+                    fmt_f64(self.dz_um[i]),
+                    u8::from(self.jumps.binary_search(&self.frame[i]).is_ok())
                 )?;
             }
             Ok(())
         })
     }
+}
+
+/// The drift `drift` (none: zero) plus the tissue `jumps` the linker found, over the union of
+/// its frames and `frames`; `None` when there is neither.
+pub fn with_jumps(
+    drift: Option<Drift>,
+    jumps: &[Jump],
+    frames: impl IntoIterator<Item = u32>,
+) -> Option<Drift> {
+    if jumps.is_empty() {
+        return drift;
+    }
+    let base = drift.unwrap_or_default();
+    let mut all: Vec<u32> = base.frame.iter().copied().chain(frames).collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut out = Drift { jumps: jumps.iter().map(|j| j.frame).collect(), ..Default::default() };
+    for f in all {
+        let (d, j) = (base.shift(f), jump_shift(jumps, f));
+        out.frame.push(f);
+        out.dx_um.push(d[0] + j[0]);
+        out.dy_um.push(d[1] + j[1]);
+        out.dz_um.push(d[2] + j[2]);
+    }
+    Some(out)
 }
 
 /// How drift is estimated from detections.

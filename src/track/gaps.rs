@@ -18,7 +18,9 @@ pub fn trackmate_percentile(values: &mut [f64], p: f64) -> Option<f64> {
     Some(values[pos])
 }
 
-/// Adds gap-closing links to `next`/`prev` (see the module docs of [`super`]).
+/// Adds gap-closing links to `next`/`prev` (see the module docs of [`super`]); `gap_radius`
+/// gives the gate for two points that many seconds apart and the factor on their costs (the
+/// gate's growth undone, so that the alternative cost compares gaps of every length alike).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn close_gaps(
     frames: &[(u32, Vec<usize>)],
@@ -26,6 +28,8 @@ pub(crate) fn close_gaps(
     end_velocity: &[[f64; 3]],
     time: &dyn Fn(u32) -> f64,
     config: &LinkConfig,
+    gap_radius: &dyn Fn(f64) -> (f64, f64),
+    gap_alt: Option<f64>,
     penalty: &(dyn Fn(usize, usize) -> f64 + Sync),
     next: &mut [usize],
     prev: &mut [usize],
@@ -60,7 +64,7 @@ pub(crate) fn close_gaps(
             let fs = fe + df;
             let Some(idx) = start_index.get(&fs) else { continue };
             let dt_s = time(fs) - time(fe);
-            let r = config.gap_max_distance_um.unwrap_or_else(|| config.gate.radius_um(dt_s));
+            let (r, scale) = gap_radius(dt_s);
             let pred = if config.predict {
                 let v = end_velocity[row];
                 let dt_min = dt_s / 60.0;
@@ -76,7 +80,7 @@ pub(crate) fn close_gaps(
                 } else {
                     d2
                 };
-                cost *= penalty(row, srow);
+                cost *= scale * penalty(row, srow);
                 edges.push((e, start_pos[srow], cost.max(f64::MIN_POSITIVE)));
             });
         }
@@ -87,8 +91,10 @@ pub(crate) fn close_gaps(
     // The tree visits candidates in no particular order: fix one, so ties resolve the same way.
     edges.sort_unstable_by_key(|e| (e.0, e.1));
     let mut costs: Vec<f64> = edges.iter().map(|e| e.2).collect();
-    let alt = trackmate_percentile(&mut costs, config.gap_cutoff_percentile)
-        .map(|c| c * config.alternative_cost_factor);
+    let alt = gap_alt.or_else(|| {
+        trackmate_percentile(&mut costs, config.gap_cutoff_percentile)
+            .map(|c| c * config.alternative_cost_factor)
+    });
     for (e, s) in choose(config, ends.len(), starts.len(), &mut edges, alt) {
         let (a, b) = (ends[e].1, starts[s]);
         next[a] = b;

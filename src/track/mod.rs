@@ -24,6 +24,7 @@
 //! positions and adds `x_um_corrected`, … columns.
 
 pub mod assign;
+pub mod calibrate;
 pub mod candidates;
 pub mod drift;
 pub mod gaps;
@@ -49,6 +50,20 @@ pub(crate) const NONE: usize = usize::MAX;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Gate {
+    /// From the data (the default): `margin ×` the `quantile` of the step lengths of a first
+    /// pass on a sample of frames (see [`calibrate`]); `fallback_um_per_min` when too few
+    /// steps are seen.
+    Auto {
+        /// Quantile of the first pass's step lengths the gate is based on.
+        #[schemars(range(min = 0.5, max = 1))]
+        quantile: f64,
+        /// Factor on that quantile.
+        #[schemars(range(min = 1))]
+        margin: f64,
+        /// The gate when the data hold too few steps to derive one, µm/min.
+        #[schemars(extend("exclusiveMinimum" = 0))]
+        fallback_um_per_min: f64,
+    },
     /// A maximum speed in µm/min, converted with the time between the frames.
     MaxSpeed {
         /// The largest speed of a cell between two frames, µm/min.
@@ -65,8 +80,10 @@ pub enum Gate {
 
 impl Gate {
     /// The gate radius (µm) for two points `dt_s` seconds apart.
+    /// An unresolved [`Gate::Auto`] gives its fallback's radius.
     pub fn radius_um(&self, dt_s: f64) -> f64 {
         match *self {
+            Gate::Auto { fallback_um_per_min, .. } => fallback_um_per_min * dt_s / 60.0,
             Gate::MaxSpeed { um_per_min } => um_per_min * dt_s / 60.0,
             Gate::MaxDistance { um } => um,
         }
@@ -113,14 +130,15 @@ impl LinkMethod {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LinkConfig {
-    /// Frame-to-frame gate (default: a maximum speed of 30 µm/min, about the fastest
-    /// leukocytes).
+    /// Frame-to-frame gate (default `auto`: derived from the data, see `summary.json`'s
+    /// `link.derived`; `max_speed` or `max_distance` fix it).
     pub gate: Gate,
     /// Largest frame difference a gap-closing link spans (2 = one missing frame); 0 turns gap
     /// closing off. Default 3.
     pub gap_frames: u32,
     /// A fixed gap-closing gate in µm (TrackMate's GAP_CLOSING_MAX_DISTANCE); by default the
-    /// frame-to-frame gate scaled by the time difference.
+    /// frame-to-frame gate grown with the gap as the data's steps grow (`auto`), or scaled by
+    /// the time difference (a given gate).
     #[schemars(extend("exclusiveMinimum" = 0))]
     pub gap_max_distance_um: Option<f64>,
     /// Measure costs from a constant-velocity prediction (default on).
@@ -139,6 +157,12 @@ pub struct LinkConfig {
     pub gap_close_singletons: bool,
     /// Global assignment or greedy.
     pub method: LinkMethod,
+    /// Detect sudden tissue jumps between frames and correct the positions for linking
+    /// (reported in `drift.csv`'s `jump` column and `summary.json`).
+    pub detect_jumps: bool,
+    /// The smallest shift between two frames that counts as a tissue jump, µm.
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    pub jump_min_um: f64,
     /// Feature penalties as TrackMate's: column name → weight; the cost is multiplied by
     /// `(1 + Σ w · 1.5 · |a − b| / ((a + b)/2))²` (e.g. `volume_um3`, `mean_intensity`).
     pub feature_penalties: BTreeMap<String, f64>,
@@ -147,7 +171,7 @@ pub struct LinkConfig {
 impl Default for LinkConfig {
     fn default() -> Self {
         LinkConfig {
-            gate: Gate::MaxSpeed { um_per_min: 30.0 },
+            gate: Gate::Auto { quantile: 0.995, margin: 1.25, fallback_um_per_min: 30.0 },
             gap_frames: 3,
             gap_max_distance_um: None,
             predict: true,
@@ -156,6 +180,8 @@ impl Default for LinkConfig {
             gap_cutoff_percentile: 0.9,
             gap_close_singletons: true,
             method: LinkMethod::Lap,
+            detect_jumps: true,
+            jump_min_um: 3.0,
             feature_penalties: BTreeMap::new(),
         }
     }
@@ -179,19 +205,31 @@ impl LinkConfig {
 
 /// Links detections into tracks (see the module docs). With `drift`, the positions are first
 /// corrected by it (position − drift of its frame); the tracks keep the raw positions in
-/// `x_um, y_um, z_um` and add `x_um_corrected, y_um_corrected[, z_um_corrected]`.
+/// `x_um, y_um, z_um` and add `x_um_corrected, y_um_corrected[, z_um_corrected]` (also when
+/// tissue jumps were corrected).
 pub fn link(
     detections: &Detections,
     calibration: &Calibration,
     config: &LinkConfig,
     drift: Option<&Drift>,
 ) -> Result<Tracks> {
+    Ok(link_report(detections, calibration, config, drift)?.0)
+}
+
+/// [`link`], with what it derived from the data: the gate, the gap gates and the tissue jumps
+/// ([`calibrate::LinkReport`], `summary.json`'s `link.derived`).
+pub fn link_report(
+    detections: &Detections,
+    calibration: &Calibration,
+    config: &LinkConfig,
+    drift: Option<&Drift>,
+) -> Result<(Tracks, calibrate::LinkReport)> {
     config.validate()?;
     detections.validate()?;
     if detections.is_empty() {
-        return Ok(empty_tracks(detections, drift.is_some()));
+        return Ok((empty_tracks(detections, drift.is_some()), calibrate::LinkReport::default()));
     }
-    calibration.frame_interval_s()?;
+    let dt_s = calibration.frame_interval_s()?;
     let time = |f: u32| calibration.time_s(f as usize).unwrap_or(f64::NAN);
     let n = detections.len();
     let z = detections.z_um.as_deref();
@@ -231,6 +269,7 @@ pub fn link(
         }
         p * p
     };
+    let penalty = (!penalties.is_empty()).then_some(&penalty as &(dyn Fn(usize, usize) -> f64 + Sync));
 
     // Detections flagged as artefacts (a non-empty `artefact` cell) are not linked: no track
     // holds them.
@@ -242,8 +281,87 @@ pub fn link(
         .filter(|(_, rows)| !rows.is_empty())
         .collect();
     if frames.is_empty() {
-        return Ok(empty_tracks(detections, drift.is_some()));
+        return Ok((empty_tracks(detections, drift.is_some()), calibrate::LinkReport::default()));
     }
+
+    // Tissue jumps: the positions after each are corrected for linking.
+    let jumps = if config.detect_jumps {
+        let reach = 2.0 * config.gate.radius_um(dt_s) + 10.0;
+        calibrate::detect_jumps(&frames, &pos, config.jump_min_um, reach)?
+    } else {
+        Vec::new()
+    };
+    if !jumps.is_empty() {
+        for (f, rows) in &frames {
+            let s = calibrate::jump_shift(&jumps, *f);
+            for &r in rows {
+                for a in 0..3 {
+                    pos[r][a] -= s[a];
+                }
+            }
+        }
+    }
+
+    // The gate: given, or from a first pass on a sample of frames.
+    let pass = |fr: &[(u32, Vec<usize>)], cfg: &LinkConfig| {
+        let (mut next, mut prev, mut vel) = (vec![NONE; n], vec![NONE; n], Vec::new());
+        let stats = link_frames(fr, &pos, &time, cfg, penalty, &mut next, &mut prev, &mut vel)?;
+        Ok((next, stats))
+    };
+    let resolved = calibrate::resolve(&frames, &pos, dt_s, config, &pass)?;
+    let mut report = resolved.report;
+    report.jumps = jumps;
+    let cfg = LinkConfig { gate: resolved.gate, predict: resolved.predict, ..config.clone() };
+
+    let mut next = vec![NONE; n];
+    let mut prev = vec![NONE; n];
+    // Velocity (µm/min) estimated at each detection that ends a segment, for gap closing.
+    let mut end_velocity = vec![[0.0f64; 3]; n];
+    link_frames(&frames, &pos, &time, &cfg, penalty, &mut next, &mut prev, &mut end_velocity)?;
+    if config.gap_frames > 0 {
+        let gap_radius = |gap_s: f64| {
+            let r = calibrate::gap_radius(&cfg, &cfg.gate, resolved.gap_exponent, dt_s, gap_s);
+            let scale = match resolved.gap_exponent {
+                Some(_) => (cfg.gate.radius_um(dt_s) / r).powi(2),
+                None => 1.0,
+            };
+            (r, scale)
+        };
+        gaps::close_gaps(
+            &frames,
+            &pos,
+            &end_velocity,
+            &time,
+            &cfg,
+            &gap_radius,
+            resolved.gap_alt,
+            &|a, b| penalty.map_or(1.0, |p| p(a, b)),
+            &mut next,
+            &mut prev,
+        )?;
+    }
+    let corrected = drift.is_some() || !report.jumps.is_empty();
+    Ok((build_tracks(detections, &pos, corrected, &frames, &prev, &time), report))
+}
+
+/// The frame-to-frame step over `frames`: links into `next`/`prev`, and the velocity at each
+/// segment end into `end_velocity` (when it has one entry per detection; else not kept).
+#[allow(clippy::too_many_arguments)]
+fn link_frames(
+    frames: &[(u32, Vec<usize>)],
+    pos: &[[f64; 3]],
+    time: &(dyn Fn(u32) -> f64 + Sync),
+    config: &LinkConfig,
+    penalty: Option<&(dyn Fn(usize, usize) -> f64 + Sync)>,
+    next: &mut [usize],
+    prev: &mut [usize],
+    end_velocity: &mut [[f64; 3]],
+) -> Result<calibrate::PassStats> {
+    let mut stats = calibrate::PassStats::default();
+    if frames.is_empty() {
+        return Ok(stats);
+    }
+    let keep_velocity = end_velocity.len() == next.len();
     // Candidate pairs of frame k → k + 1 (source, target within their frames, squared
     // distance): they depend on positions only, so blocks of frames are searched in parallel
     // while the previous block is assigned (which needs the motion states, frame after frame).
@@ -255,7 +373,7 @@ pub fn link(
         let (f, ref src_rows) = frames[k];
         let (g, ref dst_rows) = frames[k + 1];
         let r = config.gate.radius_um(time(g) - time(f));
-        let tree = FrameIndex::new(dst_rows.clone(), &pos)?;
+        let tree = FrameIndex::new(dst_rows.clone(), pos)?;
         let mut hits: Vec<(u32, f64)> = Vec::new();
         for (s, &row) in src_rows.iter().enumerate() {
             hits.clear();
@@ -269,10 +387,6 @@ pub fn link(
         block.into_par_iter().map(candidates).collect()
     };
 
-    let mut next = vec![NONE; n];
-    let mut prev = vec![NONE; n];
-    // Velocity (µm/min) estimated at each detection that ends a segment, for gap closing.
-    let mut end_velocity = vec![[0.0f64; 3]; n];
     let pcfg = &config.prediction;
     let mut states: Vec<Kalman> = frames[0].1.iter().map(|&r| Kalman::new(pos[r], pcfg)).collect();
     let mut new_states: Vec<Kalman> = Vec::new();
@@ -284,8 +398,10 @@ pub fn link(
         let (f, ref src_rows) = frames[k];
         let is_last = k + 1 == frames.len();
         if is_last || frames[k + 1].0 != f + 1 {
-            for (s, &r) in src_rows.iter().enumerate() {
-                end_velocity[r] = states[s].velocity();
+            if keep_velocity {
+                for (s, &r) in src_rows.iter().enumerate() {
+                    end_velocity[r] = states[s].velocity();
+                }
             }
             if !is_last {
                 states.clear();
@@ -310,8 +426,8 @@ pub fn link(
             } else {
                 c.d2
             };
-            if !penalties.is_empty() {
-                cost *= penalty(src_rows[s], dst_rows[t]);
+            if let Some(p) = penalty {
+                cost *= p(src_rows[s], dst_rows[t]);
             }
             edges.push((s, t, cost.max(f64::MIN_POSITIVE)));
         }
@@ -322,13 +438,22 @@ pub fn link(
             let (a, b) = (src_rows[s], dst_rows[t]);
             next[a] = b;
             prev[b] = a;
+            if prev[a] != NONE {
+                // How well the motion model predicted an established track's step.
+                let (p, q) = (states[s].predict_position(dt_min), pos[b]);
+                stats.n += 1;
+                stats.pred_sq += (0..3).map(|i| (q[i] - p[i]).powi(2)).sum::<f64>();
+                stats.raw_sq += (0..3).map(|i| (q[i] - pos[a][i]).powi(2)).sum::<f64>();
+            }
             let mut st = states[s];
             st.update(pos[b], dt_min, pcfg);
             new_states[t] = st;
         }
-        for (s, &row) in src_rows.iter().enumerate() {
-            if next[row] == NONE {
-                end_velocity[row] = states[s].velocity();
+        if keep_velocity {
+            for (s, &row) in src_rows.iter().enumerate() {
+                if next[row] == NONE {
+                    end_velocity[row] = states[s].velocity();
+                }
             }
         }
         std::mem::swap(&mut states, &mut new_states);
@@ -349,20 +474,7 @@ pub fn link(
         );
         found = ahead?;
     }
-
-    if config.gap_frames > 0 {
-        gaps::close_gaps(
-            &frames,
-            &pos,
-            &end_velocity,
-            &time,
-            config,
-            &penalty,
-            &mut next,
-            &mut prev,
-        )?;
-    }
-    Ok(build_tracks(detections, &pos, drift.is_some(), &frames, &prev, &time))
+    Ok(stats)
 }
 
 /// A candidate link of the frame-to-frame step: source and target (indices within their

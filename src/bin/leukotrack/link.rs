@@ -41,12 +41,34 @@ pub fn run(a: Args) -> Result<()> {
     let det = Detections::read_csv(&a.detections)?;
     let cal = Calibration { frame_interval_s: Some(Value::user(dt)), ..Default::default() };
     let drift = drift_cfg.estimate(&det, &cal, &cfg, None, &|_| {})?;
-    let tracks = track::link(&det, &cal, &cfg, drift.as_ref())?;
+    let (tracks, derived) = track::link_report(&det, &cal, &cfg, drift.as_ref())?;
+    let estimated = if a.drift.drift_table.is_some() { None } else { drift };
+    let drift = track::drift::with_jumps(estimated, &derived.jumps, det.frame.iter().copied());
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;
-    if let (Some(d), None) = (&drift, &a.drift.drift_table) {
+    // A summary from an earlier run must not describe this one's outputs.
+    let summary = a.out.join("summary.json");
+    if summary.exists() {
+        std::fs::remove_file(&summary).map_err(|e| Error::io(&summary, e))?;
+    }
+    if let Some(d) = &drift {
         d.write_csv(a.out.join("drift.csv"))?;
     }
     tracks.write_csv(a.out.join("tracks.csv"))?;
+    let n_tracks = tracks.rows_by_track().len();
+    let json = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "detections": a.detections,
+        "config": { "link": cfg },
+        "link": { "derived": derived },
+        "counts": { "detections": det.len(), "tracks": n_tracks, "links": tracks.len() - n_tracks },
+    });
+    leukotrack::io::write::write_atomic(&summary, |w: &mut dyn std::io::Write| {
+        serde_json::to_writer_pretty(&mut *w, &json).map_err(std::io::Error::other)?;
+        writeln!(w)
+    })?;
+    for w in &derived.warnings {
+        eprintln!("warning: {w}");
+    }
     eprintln!(
         "{} detections linked into {} tracks: {}",
         det.len(),
