@@ -279,7 +279,10 @@ fn a_flag_beats_the_file_which_beats_the_default() {
     let p = path.to_str().unwrap();
     let c = effective(&[p]);
     assert_eq!(c["link"]["gap_frames"], 0);
-    assert_eq!(c["link"]["gate"], json!({"kind": "max_speed", "um_per_min": 30.0}));
+    assert_eq!(
+        c["link"]["gate"],
+        json!({"kind": "auto", "quantile": 0.995, "margin": 1.25, "fallback_um_per_min": 30.0})
+    );
     // A flag on another key keeps the file's value (the bug: keyword defaults overwrote it).
     let c = effective(&[p, "--max-distance", "15"]);
     assert_eq!(c["link"]["gap_frames"], 0);

@@ -74,7 +74,11 @@ fn reproduces_trackmate_without_gap_closing() {
 #[test]
 fn reproduces_trackmate_with_gap_closing() {
     let (d, ids) = trackmate_spots("with_gap_closing");
-    let t = link(&d, &calib(1.0), &trackmate_config(2), None).unwrap();
+    let (t, report) =
+        leukotrack::track::link_report(&d, &calib(1.0), &trackmate_config(2), None).unwrap();
+    // On by default, jump correction must not fire on FakeTracks' random walks.
+    assert!(report.jumps.is_empty(), "{report:?}");
+    assert_eq!(report.gate_source, "given");
     let want = trackmate_edges("with_gap_closing");
     assert_eq!(want.len(), 128);
     assert_eq!(edges_of(&t, &ids), want);

@@ -25,6 +25,10 @@ pub struct MetricsConfig {
     /// Leave out every track with a point flagged in the `touches_border` column of the tracks
     /// (numbers: non-zero; text: `true`/`yes`/`1`). An error when that column is absent.
     pub exclude_border: bool,
+    /// Leave tracks flagged in a `suspect` column (the linker's: `short`, `low_quality`,
+    /// `static_bright`) out of the population summaries, MSD and autocorrelation; they keep
+    /// their rows in `track_metrics.csv`. Tracks without that column: no effect.
+    pub exclude_suspect: bool,
     /// Largest lag of the MSD and the autocorrelation, frames. `None`: every lag present.
     #[schemars(range(min = 1))]
     pub max_lag_frames: Option<u32>,
@@ -54,6 +58,7 @@ impl Default for MetricsConfig {
             two_d: false,
             min_points: 1,
             exclude_border: false,
+            exclude_suspect: true,
             max_lag_frames: None,
             fit_lag_frames: None,
             reference: None,

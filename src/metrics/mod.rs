@@ -109,7 +109,21 @@ pub fn autocorrelation(tracks: &Tracks, config: &MetricsConfig) -> Result<Autoco
 
 /// Every table and the population summary.
 pub fn analyze(tracks: &Tracks, config: &MetricsConfig) -> Result<Analysis> {
-    Ok(TrackSet::new(tracks, config)?.analyze())
+    let suspect = crate::track::suspect::suspect_rows(tracks);
+    if !config.exclude_suspect || !suspect.contains(&true) {
+        return Ok(TrackSet::new(tracks, config)?.analyze());
+    }
+    // Every track's own measures; the population's from the tracks not suspect.
+    let (track_metrics, steps) = TrackSet::new(tracks, config)?.track_and_step_metrics();
+    let keep: Vec<usize> = (0..tracks.len()).filter(|&r| !suspect[r]).collect();
+    let population = tracks.take(&keep);
+    let mut a = TrackSet::new(&population, config)?.analyze();
+    let n_suspect = tracks.rows_by_track().iter().filter(|rows| suspect[rows[0]]).count();
+    a.summary.tracks.excluded_suspect = n_suspect;
+    a.summary.tracks.input += n_suspect;
+    a.track_metrics = track_metrics;
+    a.steps = steps;
+    Ok(a)
 }
 
 /// The complete motility analysis of a set of tracks.

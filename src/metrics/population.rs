@@ -24,6 +24,9 @@ pub struct TrackCounts {
     pub excluded_short: usize,
     /// Tracks left out for touching the border.
     pub excluded_border: usize,
+    /// Tracks left out of the population summaries (summary, MSD, autocorrelation) for being
+    /// flagged in the `suspect` column; their rows stay in `track_metrics.csv`.
+    pub excluded_suspect: usize,
 }
 
 /// Summary of a distribution of values (NaN values are left out and not counted).

@@ -9,7 +9,7 @@
 //!   than [`MIN_LINKS`] first-pass links the fallback gate is used, and the report says so.
 //! - **Gap gates.** A gap of `k` frames gets `gate × k^α`, α from the same first pass: the
 //!   ratio of two-frame to one-frame displacements along its chains (α = ½ for a random walk,
-//!   1 for straight motion), clamped to [½, 1]. Gap costs are divided by `k^2α` and the gap
+//!   1 for straight motion), clamped to [½, 1], at most [`MAX_GAP_GROWTH`] × gate. Gap costs are divided by `k^2α` and the gap
 //!   alternative cost is that of a typical step ([`GAP_ALT_FACTOR`]).
 //! - **The motion model.** The first pass measures how well the constant-velocity prediction
 //!   foresees the steps of established tracks; where it does not beat "no motion" (squared
@@ -41,6 +41,9 @@ const SAMPLE_DETECTIONS: usize = 20_000;
 /// leaving and another entering, so a gap link needs a step typical of the data, not merely
 /// one inside the gate (TrackMate's 90th percentile of the candidates' costs).
 const GAP_ALT_FACTOR: f64 = 1.25;
+/// A gap gate grows to at most this many frame gates: a longer reach links cells leaving the
+/// field to others entering it more often than it closes a true gap.
+const MAX_GAP_GROWTH: f64 = 2.0;
 /// The motion model is kept when its squared residuals are below this fraction of the
 /// squared steps.
 const PREDICTION_LIMIT: f64 = 0.9;
@@ -295,7 +298,7 @@ pub(crate) fn gap_radius(
         return um;
     }
     match exponent {
-        Some(a) => gate.radius_um(dt_s) * (gap_s / dt_s).max(1.0).powf(a),
+        Some(a) => gate.radius_um(dt_s) * (gap_s / dt_s).max(1.0).powf(a).min(MAX_GAP_GROWTH),
         None => gate.radius_um(gap_s),
     }
 }
@@ -315,18 +318,27 @@ fn votes(src: &[usize], dst: &FrameIndex, pos: &[[f64; 3]], max_um: f64) -> Vec<
     out
 }
 
-/// The shift most votes agree on (1 µm bins, refined by the mean of the votes within 1.5 µm
-/// of the best bin's centre).
-fn mode(votes: &[(usize, [f64; 3])]) -> Option<[f64; 3]> {
-    let mut bins: std::collections::HashMap<[i64; 3], usize> = Default::default();
-    for (_, v) in votes {
-        *bins.entry(v.map(|c| c.round() as i64)).or_default() += 1;
+/// The shift most votes agree on: mean shift with a flat kernel of radius `r`, started from
+/// the densest of a sample of the votes (cells that move by themselves scatter their votes on
+/// a shell around the common shift; the kernel finds the shell's centre).
+fn mode(votes: &[(usize, [f64; 3])], r: f64) -> Option<[f64; 3]> {
+    if votes.is_empty() {
+        return None;
     }
-    let (best, _) = bins.iter().max_by_key(|(k, n)| (**n, std::cmp::Reverse(**k)))?;
-    let c = best.map(|x| x as f64);
-    let near: Vec<[f64; 3]> = votes.iter().map(|v| v.1).filter(|v| dist(*v, c) <= 1.5).collect();
-    let n = near.len() as f64;
-    Some(std::array::from_fn(|a| near.iter().map(|v| v[a]).sum::<f64>() / n))
+    let within = |c: [f64; 3]| votes.iter().filter(|v| dist(v.1, c) <= r).count();
+    let step = votes.len().div_ceil(16);
+    let mut c = votes.iter().step_by(step).map(|v| v.1).max_by_key(|&v| within(v))?;
+    for _ in 0..8 {
+        let near: Vec<[f64; 3]> = votes.iter().map(|v| v.1).filter(|v| dist(*v, c) <= r).collect();
+        let n = near.len().max(1) as f64;
+        let m: [f64; 3] = std::array::from_fn(|a| near.iter().map(|v| v[a]).sum::<f64>() / n);
+        let moved = dist(m, c);
+        c = m;
+        if moved < 0.05 {
+            break;
+        }
+    }
+    Some(c)
 }
 
 /// The fraction of sources with a vote within `r` µm of `shift`.
@@ -341,12 +353,13 @@ fn support(votes: &[(usize, [f64; 3])], n_src: usize, shift: [f64; 3], r: f64) -
 }
 
 /// Tissue jumps between consecutive frames (see the module docs): `min_um` is the smallest
-/// jump, `max_um` the longest vote considered.
+/// jump, `max_um` the longest vote considered, `r` the kernel radius (the typical step).
 pub(crate) fn detect_jumps(
     frames: &[(u32, Vec<usize>)],
     pos: &[[f64; 3]],
     min_um: f64,
     max_um: f64,
+    r: f64,
 ) -> Result<Vec<Jump>> {
     use rayon::prelude::*;
     // Per frame pair k → k + 1: the mode and the votes.
@@ -359,7 +372,7 @@ pub(crate) fn detect_jumps(
             }
             let idx = FrameIndex::new(b.clone(), pos)?;
             let v = votes(a, &idx, pos, max_um);
-            Ok(mode(&v).map(|m| (m, v)))
+            Ok(mode(&v, r).map(|m| (m, v)))
         })
         .collect::<Result<_>>()?;
     let mut out = Vec::new();
@@ -383,8 +396,8 @@ pub(crate) fn detect_jumps(
             continue;
         }
         let n_src = frames[k].1.len();
-        let (at_mode, at_usual) = (support(v, n_src, *m, 2.0), support(v, n_src, usual, 2.0));
-        if at_mode >= 0.15 && at_mode >= 3.0 * at_usual {
+        let (at_mode, at_usual) = (support(v, n_src, *m, r), support(v, n_src, usual, r));
+        if at_mode >= 0.25 && at_mode >= 2.0 * at_usual {
             out.push(Jump { frame: frames[k + 1].0, dx_um: shift[0], dy_um: shift[1], dz_um: shift[2] });
         }
     }

@@ -29,6 +29,7 @@ pub mod candidates;
 pub mod drift;
 pub mod gaps;
 pub mod predict;
+pub mod suspect;
 
 use std::collections::BTreeMap;
 
@@ -163,6 +164,8 @@ pub struct LinkConfig {
     /// The smallest shift between two frames that counts as a tissue jump, µm.
     #[schemars(extend("exclusiveMinimum" = 0))]
     pub jump_min_um: f64,
+    /// The rules that flag tracks as most likely noise (`tracks.csv`'s `suspect` column).
+    pub suspect: suspect::SuspectConfig,
     /// Feature penalties as TrackMate's: column name → weight; the cost is multiplied by
     /// `(1 + Σ w · 1.5 · |a − b| / ((a + b)/2))²` (e.g. `volume_um3`, `mean_intensity`).
     pub feature_penalties: BTreeMap<String, f64>,
@@ -182,6 +185,7 @@ impl Default for LinkConfig {
             method: LinkMethod::Lap,
             detect_jumps: true,
             jump_min_um: 3.0,
+            suspect: suspect::SuspectConfig::default(),
             feature_penalties: BTreeMap::new(),
         }
     }
@@ -284,10 +288,20 @@ pub fn link_report(
         return Ok((empty_tracks(detections, drift.is_some()), calibrate::LinkReport::default()));
     }
 
-    // Tissue jumps: the positions after each are corrected for linking.
+    // The gate: given, or from a first pass on a sample of frames. Then tissue jumps (with the
+    // first pass's typical step as the scale of agreement): the positions after each are
+    // corrected, and the gate is derived again without them.
+    let pass = |fr: &[(u32, Vec<usize>)], cfg: &LinkConfig, pos: &[[f64; 3]]| {
+        let (mut next, mut prev, mut vel) = (vec![NONE; n], vec![NONE; n], Vec::new());
+        let stats = link_frames(fr, pos, &time, cfg, penalty, &mut next, &mut prev, &mut vel)?;
+        Ok((next, stats))
+    };
+    let mut resolved =
+        calibrate::resolve(&frames, &pos, dt_s, config, &|fr, cfg| pass(fr, cfg, &pos))?;
     let jumps = if config.detect_jumps {
-        let reach = 2.0 * config.gate.radius_um(dt_s) + 10.0;
-        calibrate::detect_jumps(&frames, &pos, config.jump_min_um, reach)?
+        let typical = resolved.report.step_quantiles_um.first().copied().unwrap_or(2.0);
+        let reach = 2.0 * resolved.gate.radius_um(dt_s) + 10.0;
+        calibrate::detect_jumps(&frames, &pos, config.jump_min_um, reach, typical.max(2.0))?
     } else {
         Vec::new()
     };
@@ -300,16 +314,10 @@ pub fn link_report(
                 }
             }
         }
+        resolved =
+            calibrate::resolve(&frames, &pos, dt_s, config, &|fr, cfg| pass(fr, cfg, &pos))?;
     }
-
-    // The gate: given, or from a first pass on a sample of frames.
-    let pass = |fr: &[(u32, Vec<usize>)], cfg: &LinkConfig| {
-        let (mut next, mut prev, mut vel) = (vec![NONE; n], vec![NONE; n], Vec::new());
-        let stats = link_frames(fr, &pos, &time, cfg, penalty, &mut next, &mut prev, &mut vel)?;
-        Ok((next, stats))
-    };
-    let resolved = calibrate::resolve(&frames, &pos, dt_s, config, &pass)?;
-    let mut report = resolved.report;
+    let mut report = resolved.report.clone();
     report.jumps = jumps;
     let cfg = LinkConfig { gate: resolved.gate, predict: resolved.predict, ..config.clone() };
 
@@ -341,7 +349,9 @@ pub fn link_report(
         )?;
     }
     let corrected = drift.is_some() || !report.jumps.is_empty();
-    Ok((build_tracks(detections, &pos, corrected, &frames, &prev, &time), report))
+    let mut tracks = build_tracks(detections, &pos, corrected, &frames, &prev, &time);
+    suspect::flag(&mut tracks, &config.suspect);
+    Ok((tracks, report))
 }
 
 /// The frame-to-frame step over `frames`: links into `next`/`prev`, and the velocity at each
