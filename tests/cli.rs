@@ -164,7 +164,10 @@ fn link_reproduces_trackmate_from_the_command_line() {
         assert!(ok, "{err}");
         let tracks = leukotrack::Tracks::read_csv(out.join("tracks.csv"), None).unwrap();
         let head = std::fs::read_to_string(out.join("tracks.csv")).unwrap();
-        assert!(head.starts_with("track_id,frame,t_s,x_um,y_um,detection,spot_id,suspect\n"), "{head}");
+        assert!(
+            head.starts_with("track_id,frame,t_s,x_um,y_um,detection,spot_id,suspect\n"),
+            "{head}"
+        );
         // The gate is used as given and no jump is found in FakeTracks' random walks.
         let summary: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())

@@ -75,8 +75,8 @@ fn the_gate_follows_the_steps() {
 
     // Slow cells get a narrow gate; the gap gates grow with the gap.
     let (slow, cal) = scene(4.0, 22);
-    let (_, rs) = link_report(&detections(&slow, |_| [0.0; 3]), &cal, &LinkConfig::default(), None)
-        .unwrap();
+    let (_, rs) =
+        link_report(&detections(&slow, |_| [0.0; 3]), &cal, &LinkConfig::default(), None).unwrap();
     assert!(rs.gate_um < 0.5 * r.gate_um, "{rs:?} vs {r:?}");
     let a = rs.gap_exponent.unwrap();
     assert!((0.5..=1.0).contains(&a), "{rs:?}");

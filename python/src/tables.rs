@@ -177,7 +177,9 @@ pub fn drift(d: Drift) -> Table {
     t.ints("frame", &d.frame);
     t.push("dx_um", Col::F64(d.dx_um));
     t.push("dy_um", Col::F64(d.dy_um));
+    let jump = d.frame.iter().map(|f| i64::from(d.jumps.binary_search(f).is_ok())).collect();
     t.push("dz_um", Col::F64(d.dz_um));
+    t.push("jump", Col::I64(jump));
     t
 }
 

@@ -104,8 +104,12 @@ def test_the_settings_table():
     s = lt.settings().set_index("key")
     assert {"stage", "flag", "keyword", "type", "unit", "default", "minimum", "help"} <= set(s.columns)
     row = s.loc["link.gate.um_per_min"]
+    # The gate comes from the data by default: a speed gate has no default of its own.
     assert (row.flag, row.keyword, row.unit, row.default, row.exclusive_minimum) == (
-        "--max-speed", "max_speed", "µm/min", 30.0, 0.0)
+        "--max-speed", "max_speed", "µm/min", None, 0.0)
+    assert s.loc["link.gate.kind", "default"] == "auto"
+    assert s.loc["link.gate.kind", "choices"] == ["auto", "max_speed", "max_distance"]
+    assert s.loc["link.gate.fallback_um_per_min", "default"] == 30.0
     assert s.loc["segment.detector.kind", "choices"] == ["hybrid", "threshold", "blob"]
     assert s.help.str.len().min() > 0
     # The same table as the command line's.

@@ -108,6 +108,14 @@ pub(crate) struct PassStats {
     pub raw_sq: f64,
 }
 
+/// A frame-to-frame pass over some frames with a configuration: `next` of every row, and how
+/// well the motion model predicted.
+pub(crate) type FirstPass<'a> =
+    dyn Fn(&[(u32, Vec<usize>)], &LinkConfig) -> Result<(Vec<usize>, PassStats)> + 'a;
+
+/// One displacement vote: the source (index in its frame) and the displacement, µm.
+type Vote = (usize, [f64; 3]);
+
 /// The gate resolved for the final pass and what the report says about it.
 pub(crate) struct Resolved {
     /// The frame-to-frame gate (a speed or a distance).
@@ -187,7 +195,7 @@ pub(crate) fn resolve(
     pos: &[[f64; 3]],
     dt_s: f64,
     config: &LinkConfig,
-    link_frames: &dyn Fn(&[(u32, Vec<usize>)], &LinkConfig) -> Result<(Vec<usize>, PassStats)>,
+    link_frames: &FirstPass<'_>,
 ) -> Result<Resolved> {
     let given = !matches!(config.gate, Gate::Auto { .. });
     let (quantile_q, margin, fallback) = match config.gate {
@@ -204,11 +212,8 @@ pub(crate) fn resolve(
     } else {
         nn.unwrap_or(0.0).max(fallback_um)
     };
-    let first = LinkConfig {
-        gate: Gate::MaxDistance { um: first_gate },
-        gap_frames: 0,
-        ..config.clone()
-    };
+    let first =
+        LinkConfig { gate: Gate::MaxDistance { um: first_gate }, gap_frames: 0, ..config.clone() };
     let (next, stats) = link_frames(block, &first)?;
     // One-frame steps, and the chains a → b → c for the gap exponent.
     let (mut steps, mut one, mut two) = (Vec::new(), Vec::new(), Vec::new());
@@ -226,7 +231,8 @@ pub(crate) fn resolve(
         }
     }
     let n_links = steps.len();
-    let q: Vec<f64> = [0.5, 0.9, 0.99, quantile_q].iter().map(|&p| quantile(&mut steps, p)).collect();
+    let q: Vec<f64> =
+        [0.5, 0.9, 0.99, quantile_q].iter().map(|&p| quantile(&mut steps, p)).collect();
     let derived_um = margin * q[3];
     let exponent = (two.len() >= MIN_LINKS).then(|| {
         let r = quantile(&mut two, 0.9) / quantile(&mut one, 0.9);
@@ -275,9 +281,8 @@ pub(crate) fn resolve(
             [k as f64, r]
         })
         .collect();
-    let gap_alt = gap_exponent.map(|_| {
-        config.alternative_cost_factor * (GAP_ALT_FACTOR * q[1]).powi(2)
-    });
+    let gap_alt =
+        gap_exponent.map(|_| config.alternative_cost_factor * (GAP_ALT_FACTOR * q[1]).powi(2));
     // The motion model, kept only where it predicts the steps better than no motion.
     let ratio = (stats.n >= MIN_LINKS && stats.raw_sq > 0.0).then(|| stats.pred_sq / stats.raw_sq);
     report.prediction_residual_ratio = ratio;
@@ -304,7 +309,7 @@ pub(crate) fn gap_radius(
 }
 
 /// The displacement votes of one frame pair: each source to its nearest targets.
-fn votes(src: &[usize], dst: &FrameIndex, pos: &[[f64; 3]], max_um: f64) -> Vec<(usize, [f64; 3])> {
+fn votes(src: &[usize], dst: &FrameIndex, pos: &[[f64; 3]], max_um: f64) -> Vec<Vote> {
     let mut out = Vec::with_capacity(src.len() * 3);
     for (s, &r) in src.iter().enumerate() {
         let p = pos[r];
@@ -321,7 +326,7 @@ fn votes(src: &[usize], dst: &FrameIndex, pos: &[[f64; 3]], max_um: f64) -> Vec<
 /// The shift most votes agree on: mean shift with a flat kernel of radius `r`, started from
 /// the densest of a sample of the votes (cells that move by themselves scatter their votes on
 /// a shell around the common shift; the kernel finds the shell's centre).
-fn mode(votes: &[(usize, [f64; 3])], r: f64) -> Option<[f64; 3]> {
+fn mode(votes: &[Vote], r: f64) -> Option<[f64; 3]> {
     if votes.is_empty() {
         return None;
     }
@@ -342,7 +347,7 @@ fn mode(votes: &[(usize, [f64; 3])], r: f64) -> Option<[f64; 3]> {
 }
 
 /// The fraction of sources with a vote within `r` µm of `shift`.
-fn support(votes: &[(usize, [f64; 3])], n_src: usize, shift: [f64; 3], r: f64) -> f64 {
+fn support(votes: &[Vote], n_src: usize, shift: [f64; 3], r: f64) -> f64 {
     let mut seen = vec![false; n_src];
     for (s, v) in votes {
         if dist(*v, shift) <= r {
@@ -363,7 +368,7 @@ pub(crate) fn detect_jumps(
 ) -> Result<Vec<Jump>> {
     use rayon::prelude::*;
     // Per frame pair k → k + 1: the mode and the votes.
-    let pairs: Vec<Option<([f64; 3], Vec<(usize, [f64; 3])>)>> = (0..frames.len().saturating_sub(1))
+    let pairs: Vec<Option<([f64; 3], Vec<Vote>)>> = (0..frames.len().saturating_sub(1))
         .into_par_iter()
         .map(|k| {
             let ((f, a), (g, b)) = (&frames[k], &frames[k + 1]);
@@ -398,7 +403,12 @@ pub(crate) fn detect_jumps(
         let n_src = frames[k].1.len();
         let (at_mode, at_usual) = (support(v, n_src, *m, r), support(v, n_src, usual, r));
         if at_mode >= 0.25 && at_mode >= 2.0 * at_usual {
-            out.push(Jump { frame: frames[k + 1].0, dx_um: shift[0], dy_um: shift[1], dz_um: shift[2] });
+            out.push(Jump {
+                frame: frames[k + 1].0,
+                dx_um: shift[0],
+                dy_um: shift[1],
+                dz_um: shift[2],
+            });
         }
     }
     Ok(out)

@@ -273,7 +273,8 @@ pub fn link_report(
         }
         p * p
     };
-    let penalty = (!penalties.is_empty()).then_some(&penalty as &(dyn Fn(usize, usize) -> f64 + Sync));
+    let penalty =
+        (!penalties.is_empty()).then_some(&penalty as &(dyn Fn(usize, usize) -> f64 + Sync));
 
     // Detections flagged as artefacts (a non-empty `artefact` cell) are not linked: no track
     // holds them.
@@ -314,8 +315,7 @@ pub fn link_report(
                 }
             }
         }
-        resolved =
-            calibrate::resolve(&frames, &pos, dt_s, config, &|fr, cfg| pass(fr, cfg, &pos))?;
+        resolved = calibrate::resolve(&frames, &pos, dt_s, config, &|fr, cfg| pass(fr, cfg, &pos))?;
     }
     let mut report = resolved.report.clone();
     report.jumps = jumps;

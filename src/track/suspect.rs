@@ -40,7 +40,12 @@ pub struct SuspectConfig {
 
 impl Default for SuspectConfig {
     fn default() -> Self {
-        SuspectConfig { min_points: 3, low_quality_fraction: 0.25, bright_factor: 3.0, static_um: 3.0 }
+        SuspectConfig {
+            min_points: 3,
+            low_quality_fraction: 0.25,
+            bright_factor: 3.0,
+            static_um: 3.0,
+        }
     }
 }
 
@@ -138,7 +143,10 @@ mod tests {
             y_um: rows.iter().map(|r| r.3).collect(),
             z_um: None,
             detection: None,
-            extra: vec![("mean_intensity".into(), Column::Float(rows.iter().map(|r| r.4).collect()))],
+            extra: vec![(
+                "mean_intensity".into(),
+                Column::Float(rows.iter().map(|r| r.4).collect()),
+            )],
         }
     }
 
@@ -148,7 +156,11 @@ mod tests {
         for id in 0..4u64 {
             for f in 0..5u32 {
                 // Moving cells of brightness 100; track 3 static and bright.
-                let (x, b) = if id == 3 { (50.0, 900.0) } else { (id as f64 * 100.0 + 4.0 * f as f64, 100.0) };
+                let (x, b) = if id == 3 {
+                    (50.0, 900.0)
+                } else {
+                    (id as f64 * 100.0 + 4.0 * f as f64, 100.0)
+                };
                 rows.push((id, f, x, 0.0, b));
             }
         }
@@ -161,7 +173,10 @@ mod tests {
         let s = suspect_rows(&t);
         assert_eq!(s.iter().filter(|&&b| b).count(), 7);
         // A bright cell that moves is a cell.
-        let moving: Vec<_> = rows.iter().map(|&(i, f, x, y, b)| (i, f, x + 10.0 * f as f64 * (i == 3) as u8 as f64, y, b)).collect();
+        let moving: Vec<_> = rows
+            .iter()
+            .map(|&(i, f, x, y, b)| (i, f, x + 10.0 * f as f64 * (i == 3) as u8 as f64, y, b))
+            .collect();
         assert_eq!(rules(&tracks(&moving), &SuspectConfig::default())[3], None);
         // No column: nothing flagged.
         assert!(suspect_rows(&tracks(&rows)).iter().all(|&b| !b));
