@@ -9,13 +9,14 @@
 //!   than [`MIN_LINKS`] first-pass links the fallback gate is used, and the report says so.
 //! - **Gap gates.** A gap of `k` frames gets `gate × k^α`, α from the same first pass: the
 //!   ratio of two-frame to one-frame displacements along its chains (α = ½ for a random walk,
-//!   1 for straight motion), clamped to [½, 1], at most [`MAX_GAP_GROWTH`] × gate. Gap costs are divided by `k^2α` and the gap
-//!   alternative cost is that of a typical step ([`GAP_ALT_FACTOR`]).
+//!   1 for straight motion), clamped to [½, 1], at most [`MAX_GAP_GROWTH`] × gate. Gap costs
+//!   are divided by `k^2α` and the gap alternative cost is that of a typical step
+//!   ([`GAP_ALT_FACTOR`]).
 //! - **The motion model.** The first pass measures how well the constant-velocity prediction
 //!   foresees the steps of established tracks; where it does not beat "no motion" (squared
 //!   residuals ≥ [`PREDICTION_LIMIT`] × squared steps, as for cells that turn often) the final
 //!   pass measures costs from the observed positions.
-//! - **Tissue jumps** ([`detect_jumps`]): a frame pair whose displacement votes (each
+//! - **Tissue jumps** (`detect_jumps`): a frame pair whose displacement votes (each
 //!   detection to its nearest detections of the next frame) agree on one shift ≥
 //!   `jump_min_um` away from the usual shift of the neighbouring frame pairs — supported by at
 //!   least a third of the detections and by twice as many as that usual shift — is a jump: the
@@ -40,13 +41,13 @@ const SAMPLE_DETECTIONS: usize = 20_000;
 /// gaps are rare (a missed detection); a track end next to a track start is more often a cell
 /// leaving and another entering, so a gap link needs a step typical of the data, not merely
 /// one inside the gate (TrackMate's 90th percentile of the candidates' costs).
-const GAP_ALT_FACTOR: f64 = 1.25;
+pub const GAP_ALT_FACTOR: f64 = 1.25;
 /// A gap gate grows to at most this many frame gates: a longer reach links cells leaving the
 /// field to others entering it more often than it closes a true gap.
-const MAX_GAP_GROWTH: f64 = 2.0;
+pub const MAX_GAP_GROWTH: f64 = 2.0;
 /// The motion model is kept when its squared residuals are below this fraction of the
 /// squared steps.
-const PREDICTION_LIMIT: f64 = 0.9;
+pub const PREDICTION_LIMIT: f64 = 0.9;
 /// Frame pairs with fewer detections on either side are not tested for a jump.
 const JUMP_MIN_CELLS: usize = 8;
 
