@@ -160,3 +160,37 @@ fn suspect_tracks_are_flagged_and_left_out_of_the_population() {
     // Their rows stay in the per-track table.
     assert_eq!(a.track_metrics.track_id.len(), all.track_metrics.track_id.len());
 }
+
+#[test]
+fn persistent_cells_faster_than_the_gate_stay_linked() {
+    // The default scene's speeds (2–15 µm/min), denser.
+    let cfg = SynthConfig {
+        frames: 20,
+        size: [256, 256, 24],
+        seed: 26,
+        density_per_1e5_um3: 5.0,
+        ..Default::default()
+    };
+    let truth = Simulation::new(&cfg).unwrap().truth().clone();
+    let cal = cfg.calibration();
+    let base = detections(&truth, |_| [0.0; 3]);
+    let (_, r) = link_report(&base, &cal, &LinkConfig::default(), None).unwrap();
+    // Three straight cells faster than the first pass's gate (the larger of the neighbour
+    // distance and 15 µm), so no gate holds their steps.
+    let first = r.neighbour_distance_um.unwrap().max(15.0);
+    let step = 1.1 * first;
+    assert!(step < 3.5 * r.gate_um, "{r:?}");
+    let mut d = base.clone();
+    for c in 0..3 {
+        for f in 0..8u32 {
+            d.push(f + 2, 10.0 + step * f as f64, 40.0 + 60.0 * c as f64, Some(150.0));
+        }
+    }
+    let (t, r2) = link_report(&d, &cal, &LinkConfig::default(), None).unwrap();
+    assert!(r2.fast_links >= 21, "{r2:?}");
+    let n = base.len();
+    let det = t.detection.as_ref().unwrap();
+    let ids: std::collections::BTreeSet<String> =
+        (0..t.len()).filter(|&i| det[i] as usize >= n).map(|i| t.track_id.label(i)).collect();
+    assert_eq!(ids.len(), 3, "each fast cell one track");
+}

@@ -79,6 +79,9 @@ pub struct LinkReport {
     /// Whether the final pass measured costs from the motion model's prediction (off when the
     /// data's ratio is ≥ 0.9 under a derived gate).
     pub prediction: bool,
+    /// Links added between detections faster than the gate that move alike over three or
+    /// more frames (under a derived gate).
+    pub fast_links: usize,
     /// Tissue jumps found, in frame order.
     pub jumps: Vec<Jump>,
     /// What a user should know (a gate that cuts the steps, a fallback).

@@ -27,6 +27,7 @@ pub mod assign;
 pub mod calibrate;
 pub mod candidates;
 pub mod drift;
+mod fast;
 pub mod gaps;
 pub mod predict;
 pub mod suspect;
@@ -294,7 +295,8 @@ pub fn link_report(
     // corrected, and the gate is derived again without them.
     let pass = |fr: &[(u32, Vec<usize>)], cfg: &LinkConfig, pos: &[[f64; 3]]| {
         let (mut next, mut prev, mut vel) = (vec![NONE; n], vec![NONE; n], Vec::new());
-        let stats = link_frames(fr, pos, &time, cfg, penalty, &mut next, &mut prev, &mut vel)?;
+        let stats =
+            link_frames(fr, pos, &time, cfg, penalty, &mut next, &mut prev, &mut vel, false)?;
         Ok((next, stats))
     };
     let mut resolved =
@@ -325,7 +327,24 @@ pub fn link_report(
     let mut prev = vec![NONE; n];
     // Velocity (µm/min) estimated at each detection that ends a segment, for gap closing.
     let mut end_velocity = vec![[0.0f64; 3]; n];
-    link_frames(&frames, &pos, &time, &cfg, penalty, &mut next, &mut prev, &mut end_velocity)?;
+    // Under a derived gate, fast established tracks also search around their prediction.
+    let around = resolved.report.gate_source == "data";
+    link_frames(
+        &frames,
+        &pos,
+        &time,
+        &cfg,
+        penalty,
+        &mut next,
+        &mut prev,
+        &mut end_velocity,
+        around,
+    )?;
+    if around {
+        let gate = |k: usize| cfg.gate.radius_um(time(frames[k + 1].0) - time(frames[k].0));
+        let added = fast::link_fast(&frames, &pos, &gate, 4.0, 0.5, &mut next, &mut prev)?;
+        report.fast_links = added;
+    }
     if config.gap_frames > 0 {
         let gap_radius = |gap_s: f64| {
             let r = calibrate::gap_radius(&cfg, &cfg.gate, resolved.gap_exponent, dt_s, gap_s);
@@ -366,6 +385,7 @@ fn link_frames(
     next: &mut [usize],
     prev: &mut [usize],
     end_velocity: &mut [[f64; 3]],
+    around_prediction: bool,
 ) -> Result<calibrate::PassStats> {
     let mut stats = calibrate::PassStats::default();
     if frames.is_empty() {
@@ -375,10 +395,11 @@ fn link_frames(
     // Candidate pairs of frame k → k + 1 (source, target within their frames, squared
     // distance): they depend on positions only, so blocks of frames are searched in parallel
     // while the previous block is assigned (which needs the motion states, frame after frame).
-    let candidates = |k: usize| -> Result<Vec<Candidate>> {
+    let around_prediction = around_prediction && config.predict;
+    let candidates = |k: usize| -> Result<(Vec<Candidate>, Option<FrameIndex>)> {
         let mut out = Vec::new();
         if k + 1 >= frames.len() || frames[k + 1].0 != frames[k].0 + 1 {
-            return Ok(out);
+            return Ok((out, None));
         }
         let (f, ref src_rows) = frames[k];
         let (g, ref dst_rows) = frames[k + 1];
@@ -391,9 +412,10 @@ fn link_frames(
             hits.sort_unstable_by_key(|h| h.0);
             out.extend(hits.iter().map(|&(t, d2)| Candidate { s: s as u32, t, d2 }));
         }
-        Ok(out)
+        Ok((out, around_prediction.then_some(tree)))
     };
-    let search = |block: std::ops::Range<usize>| -> Result<Vec<Vec<Candidate>>> {
+    type Found = (Vec<Candidate>, Option<FrameIndex>);
+    let search = |block: std::ops::Range<usize>| -> Result<Vec<Found>> {
         block.into_par_iter().map(candidates).collect()
     };
 
@@ -404,7 +426,7 @@ fn link_frames(
     let mut links: Vec<(usize, usize)> = Vec::new();
     let mut ws = assign::Workspace::default();
     // Assigns frame k's detections to frame k + 1's, given the candidate pairs.
-    let mut assign = |k: usize, found: &[Candidate]| {
+    let mut assign = |k: usize, (found, tree): &Found| {
         let (f, ref src_rows) = frames[k];
         let is_last = k + 1 == frames.len();
         if is_last || frames[k + 1].0 != f + 1 {
@@ -440,6 +462,37 @@ fn link_frames(
                 cost *= p(src_rows[s], dst_rows[t]);
             }
             edges.push((s, t, cost.max(f64::MIN_POSITIVE)));
+        }
+        // An established track moving fast: also the candidates within the gate of its
+        // predicted position (a persistent cell faster than the gate stays linked).
+        if let Some(tree) = tree {
+            let before = edges.len();
+            let r = config.gate.radius_um(time(g) - time(f));
+            for (s, &row) in src_rows.iter().enumerate() {
+                if prev[row] == NONE {
+                    continue;
+                }
+                let p = states[s].predict_position(dt_min);
+                let q0 = pos[row];
+                let ahead = (0..3).map(|a| (p[a] - q0[a]).powi(2)).sum::<f64>();
+                if ahead < 0.25 * r * r {
+                    continue;
+                }
+                let lo = found.partition_point(|c| (c.s as usize) < s);
+                let hi = found.partition_point(|c| (c.s as usize) <= s);
+                let have = &found[lo..hi];
+                tree.within(&p, r * r, false, |t, d2| {
+                    if have.iter().any(|c| c.t as usize == t) {
+                        return;
+                    }
+                    let cost = d2 * penalty.map_or(1.0, |pf| pf(row, dst_rows[t]));
+                    edges.push((s, t, cost.max(f64::MIN_POSITIVE)));
+                });
+            }
+            if edges.len() > before {
+                // The assignment reads the candidates in (source, target) order.
+                edges.sort_unstable_by_key(|e| (e.0, e.1));
+            }
         }
         choose_in(&mut ws, config, src_rows.len(), dst_rows.len(), &mut edges, None, &mut links);
         new_states.clear();
