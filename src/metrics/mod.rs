@@ -62,7 +62,7 @@ use crate::table::Tracks;
 mod config;
 mod math;
 mod msd;
-mod population;
+pub(crate) mod population;
 mod steps;
 mod track;
 mod track_set;

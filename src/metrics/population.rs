@@ -134,7 +134,7 @@ fn histogram(v: &[f64], min: f64, max: f64) -> Histogram {
 
 /// R's type-7 quantiles of `v` (non-empty, no NaN; reordered) at increasing probabilities,
 /// by successive selection (linear time, no full sort).
-fn quantiles(v: &mut [f64], probs: &[f64]) -> Vec<f64> {
+pub(crate) fn quantiles(v: &mut [f64], probs: &[f64]) -> Vec<f64> {
     let n = v.len();
     let mut base = 0; // v[..base] holds values ≤ everything after it
     let mut order_stat = |k: usize, v: &mut [f64]| -> f64 {

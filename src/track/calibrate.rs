@@ -133,19 +133,12 @@ pub(crate) struct Resolved {
     pub report: LinkReport,
 }
 
-/// `q`-quantile of `v` (sorted in place; linear interpolation).
+/// `q`-quantile of `v` (R's type 7, as the metrics' distributions; reordered); NaN when empty.
 fn quantile(v: &mut [f64], q: f64) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
-    v.sort_by(f64::total_cmp);
-    let x = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
-    let (i, f) = (x.floor() as usize, x.fract());
-    if i + 1 < v.len() {
-        v[i] * (1.0 - f) + v[i + 1] * f
-    } else {
-        v[i]
-    }
+    crate::metrics::population::quantiles(v, &[q.clamp(0.0, 1.0)])[0]
 }
 
 fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {

@@ -51,12 +51,7 @@ impl Default for SuspectConfig {
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
     v.retain(|x| x.is_finite());
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) })
+    (!v.is_empty()).then(|| crate::metrics::population::quantiles(&mut v, &[0.5])[0])
 }
 
 /// The `suspect` rule of each track of `tracks` (rows grouped by [`Tracks::rows_by_track`]).
