@@ -126,6 +126,7 @@ pub mod import;
 pub mod io;
 pub mod metrics;
 pub mod pipeline;
+pub mod qc;
 pub mod segment;
 pub mod synth;
 pub mod table;

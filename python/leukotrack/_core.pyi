@@ -120,6 +120,8 @@ class Analysis:
         """``summary.json``."""
     def metrics_summary(self) -> dict[str, Any]:
         """``metrics_summary.json``."""
+    def qc(self) -> dict[str, Any]:
+        """``qc.json``."""
     def projection(self) -> tuple[npt.NDArray[np.float32], tuple[float, float]] | None:
         """The (y, x) maximum-intensity projection and its pixel size (x, y) µm."""
     def save(self, out_dir: _StrPath, progress: _ProgressFn = None) -> None:

@@ -258,6 +258,16 @@ class Analysis:
         return self._cache["metrics_summary"]
 
     @property
+    def qc(self) -> dict[str, Any]:
+        """``qc.json``: per frame (``frames``) the detection count, background, noise,
+        signal-to-noise ratio, cell size, fraction linked and tracks starting and ending
+        inside the field; the track-length distribution, gap rate, artefact share; and
+        ``warnings`` in words (the segmentation's and the linker's among them)."""
+        if "qc" not in self._cache:
+            self._cache["qc"] = self._native.qc()
+        return self._cache["qc"]
+
+    @property
     def config(self) -> dict[str, Any]:
         """The effective configuration (every value)."""
         return self.summary["config"]
@@ -308,7 +318,7 @@ class Analysis:
     def save(self, dir: str | os.PathLike[str], *, progress: Progress = False) -> Path:  # noqa: A002
         """Writes every result file into the folder ``dir`` (created), as ``leukotrack track -o``:
         ``detections.csv``, ``tracks.csv``, ``track_metrics.csv``, ``steps.csv``,
-        ``msd.csv``, ``autocorrelation.csv``, ``drift.csv``, ``metrics_summary.json``, the
+        ``msd.csv``, ``autocorrelation.csv``, ``drift.csv``, ``metrics_summary.json``, ``qc.json``, the
         exports the configuration asks for (``export`` table: ``tracks.xml`` for Fiji's
         TrackMate and ``plots/`` by default; with ``labels=True`` ``labels.tif``, with
         ``ctc=True`` the Cell Tracking Challenge's ``res_track.txt`` and ``maskTTT.tif``:

@@ -140,6 +140,12 @@ impl PyAnalysis {
         let json = json.map_err(|e| to_pyerr(py, Error::data(e.to_string())))?;
         json_to_py(py, &json)
     }
+    /// `qc.json` as a dict.
+    fn qc<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let json = self.with(py, |a| serde_json::to_string(&a.qc))?;
+        let json = json.map_err(|e| to_pyerr(py, Error::data(e.to_string())))?;
+        json_to_py(py, &json)
+    }
     /// The maximum-intensity projection of the segmented channel, `(image (y, x) float32,
     /// (pixel x µm, pixel y µm))`, or `None`.
     fn projection<'py>(&self, py: Python<'py>) -> PyResult<Option<ProjectionOut<'py>>> {

@@ -221,6 +221,9 @@ pub struct Row {
     pub motility_coefficient_um2_per_min: Option<f64>,
     /// Wall time of the analysis, s (of the run that made the outputs).
     pub seconds: Option<f64>,
+    /// The quality-control warnings (`qc.json`'s `warnings`), joined with `; `.
+    #[serde(default)]
+    pub qc_warnings: Option<String>,
 }
 
 impl Row {
@@ -239,6 +242,7 @@ impl Row {
             mean_arrest_coefficient: None,
             motility_coefficient_um2_per_min: None,
             seconds: None,
+            qc_warnings: None,
         }
     }
 
@@ -261,6 +265,7 @@ impl Row {
                 a.metrics.summary.motility_coefficient_um2_per_min,
             ),
             seconds: Some(seconds),
+            qc_warnings: Some(a.qc.warnings.join("; ")),
         }
     }
 }
@@ -366,7 +371,7 @@ fn analyse(
 }
 
 /// Column names of `summary.csv`, in order.
-pub const SUMMARY_COLUMNS: [&str; 13] = [
+pub const SUMMARY_COLUMNS: [&str; 14] = [
     "name",
     "path",
     "status",
@@ -379,6 +384,7 @@ pub const SUMMARY_COLUMNS: [&str; 13] = [
     "mean_arrest_coefficient",
     "motility_coefficient_um2_per_min",
     "seconds",
+    "qc_warnings",
     "error",
 ];
 
@@ -404,6 +410,7 @@ pub fn write_summary(path: &Path, rows: &[Row]) -> Result<()> {
                 opt_f(r.mean_arrest_coefficient),
                 opt_f(r.motility_coefficient_um2_per_min),
                 opt_f(r.seconds),
+                r.qc_warnings.clone().unwrap_or_default(),
                 r.error.clone().unwrap_or_default(),
             ])
             .map_err(io)?;

@@ -450,6 +450,8 @@ pub struct Analysis {
     pub image: crate::export::ImageInfo,
     /// Effective configuration, recording, counts and timings (`summary.json`).
     pub summary: Summary,
+    /// Quality measures and warnings (`qc.json`, `plots/qc.png`).
+    pub qc: crate::qc::Qc,
     /// The recording's path and read options, to read it again for the label images.
     source: (PathBuf, ReadOptions),
 }
@@ -473,6 +475,10 @@ pub struct Summary {
     pub counts: Counts,
     /// Wall time of each stage, s.
     pub timings_s: Timings,
+    /// The accuracy expected on a simulated twin of the recording (`expected.json` of the
+    /// `tune` run whose `best.toml` these settings are), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<crate::qc::Expected>,
 }
 
 /// `summary.json`'s `link`.
@@ -593,9 +599,11 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
     let t0 = Instant::now();
     report(Stage::Segment, 0, shape.t)?;
     let mut projection = Projection::empty(shape.y, shape.x, [voxel.x, voxel.y]);
+    let mut levels = Vec::with_capacity(shape.t);
     let (detections, segment_report) = segment::frames(recording, config.channel, &config.segment)?
         .run(|frame| {
             projection.include(&frame.volumes[config.channel])?;
+            levels.push(crate::qc::levels(&frame.volumes[config.channel]));
             report(Stage::Segment, frame.t + 1, shape.t)
         })?;
     timings.segment = t0.elapsed().as_secs_f64();
@@ -629,6 +637,17 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
     timings.metrics = t0.elapsed().as_secs_f64();
     timings.total = start.elapsed().as_secs_f64();
 
+    let qc = crate::qc::assess(&crate::qc::QcInput {
+        detections: &detections,
+        tracks: &tracks,
+        shape,
+        voxel_um: voxel.to_array(),
+        levels: &levels,
+        cell_diameter_um: segment_report.cell_diameter_um,
+        thin_stack: segment_report.thin_stack,
+        jumps: derived.jumps.iter().map(|j| j.frame).collect(),
+        warnings: segment_report.warnings.iter().chain(&derived.warnings).cloned().collect(),
+    });
     let n_tracks = tracks.rows_by_track().len();
     let summary = Summary {
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -657,6 +676,7 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
             links: tracks.len() - n_tracks,
         },
         timings_s: timings,
+        expected: None,
     };
     Ok(Analysis {
         drift: drift.unwrap_or_else(|| zero_drift(shape.t)),
@@ -670,6 +690,7 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
         image: crate::export::ImageInfo::from_recording(recording),
         calibration: cal,
         summary,
+        qc,
         source: (recording.path().to_path_buf(), recording.options().clone()),
     })
 }
@@ -781,6 +802,15 @@ pub const EXPORTS: &[Export] = &[
         write: |a, dir, _| a.drift.write_csv(dir.join("drift.csv")),
     },
     Export {
+        name: "qc.json",
+        enabled: |_| true,
+        write: |a, dir, _| {
+            let json = serde_json::to_string_pretty(&a.qc)
+                .map_err(|e| Error::internal(format!("qc to JSON: {e}")))?;
+            write_atomic(&dir.join("qc.json"), |w| w.write_all(json.as_bytes()))
+        },
+    },
+    Export {
         name: "tracks.xml",
         enabled: |e| e.trackmate_xml,
         write: |a, dir, _| {
@@ -806,7 +836,7 @@ pub const EXPORTS: &[Export] = &[
 ];
 
 /// The files [`Analysis::save`] always writes (beside the optional ones of [`EXPORTS`]).
-pub const OUTPUT_FILES: [&str; 9] = [
+pub const OUTPUT_FILES: [&str; 10] = [
     "detections.csv",
     "tracks.csv",
     "track_metrics.csv",
@@ -815,6 +845,7 @@ pub const OUTPUT_FILES: [&str; 9] = [
     "autocorrelation.csv",
     "metrics_summary.json",
     "drift.csv",
+    "qc.json",
     "summary.json",
 ];
 
@@ -843,6 +874,13 @@ impl Analysis {
         }
         self.summary.timings_s.save = t0.elapsed().as_secs_f64();
         self.write_summary(&summary)
+    }
+
+    /// Records the accuracy expected on a twin of the recording (from `tune`'s
+    /// `expected.json`): in `summary.json` (`expected`), `qc.json` and the QC plot.
+    pub fn set_expected(&mut self, expected: crate::qc::Expected) {
+        self.qc.expected = Some(expected.clone());
+        self.summary.expected = Some(expected);
     }
 
     /// Writes `summary.json`.
@@ -913,7 +951,8 @@ impl Analysis {
             projection: self.projection.as_ref(),
             title: &self.summary.recording.name,
         };
-        crate::export::plots::write_all(dir, &input).map(|_| ())
+        crate::export::plots::write_all(dir, &input)?;
+        crate::export::plots::write_qc(dir, &self.qc, &self.summary.recording.name).map(|_| ())
     }
 }
 

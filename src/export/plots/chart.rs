@@ -14,7 +14,7 @@ use super::Plot;
 use crate::error::Error;
 
 /// A drawing failure, with the backend's message.
-pub(super) struct DrawErr(String);
+pub(super) struct DrawErr(pub(super) String);
 
 impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawErr {
     fn from(e: DrawingAreaErrorKind<E>) -> Self {

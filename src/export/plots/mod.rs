@@ -54,12 +54,14 @@ mod encode;
 mod font;
 mod histograms;
 mod msd;
+mod qc;
 mod rose;
 mod tracks;
 
 pub use chart::track_colour;
 pub use histograms::{draw_arrest, draw_speed, draw_straightness};
 pub use msd::draw_msd;
+pub use qc::{draw_qc, write_qc};
 pub use rose::draw_rose;
 pub use tracks::draw_tracks;
 
@@ -228,31 +230,58 @@ pub fn canvas_size(plot: Plot, input: &PlotInput) -> (u32, u32) {
 /// One plot as a PNG file's bytes, at [`canvas_size`]. Drawn at twice the size and shrunk,
 /// so lines and text are anti-aliased.
 pub fn render_png(plot: Plot, input: &PlotInput) -> Result<Vec<u8>> {
-    const SUPERSAMPLE: u32 = 2;
-    let (w, h) = canvas_size(plot, input);
-    let (bw, bh) = (w * SUPERSAMPLE, h * SUPERSAMPLE);
-    let mut rgb = vec![255u8; bw as usize * bh as usize * 3];
-    {
-        let inner = BitMapBackend::with_buffer(&mut rgb, (bw, bh));
-        let root = Canvas { inner, raster: true, images: None }.into_drawing_area();
-        draw(plot, &root, input)?;
-        root.present().map_err(|e| Error::data(format!("{} plot: {e}", plot.name())))?;
-    }
-    encode_png(&downsample(&rgb, bw, bh, SUPERSAMPLE), w, h, png::ColorType::Rgb)
+    png_of(&(plot, input))
 }
 
 /// One plot as SVG text, at [`canvas_size`]. The projection (tracks plot) is embedded as a
 /// PNG image; text names the `sans-serif` family.
 pub fn render_svg(plot: Plot, input: &PlotInput) -> Result<String> {
-    let size = canvas_size(plot, input);
+    svg_of(&(plot, input))
+}
+
+/// A figure [`png_of`] and [`svg_of`] render: its name (for errors), size and drawing.
+trait Figure {
+    fn name(&self) -> &str;
+    fn size(&self) -> (u32, u32);
+    fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()>;
+}
+
+impl Figure for (Plot, &PlotInput<'_>) {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn size(&self) -> (u32, u32) {
+        canvas_size(self.0, self.1)
+    }
+    fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        draw(self.0, area, self.1)
+    }
+}
+
+fn png_of<F: Figure>(figure: &F) -> Result<Vec<u8>> {
+    const SUPERSAMPLE: u32 = 2;
+    let (w, h) = figure.size();
+    let (bw, bh) = (w * SUPERSAMPLE, h * SUPERSAMPLE);
+    let mut rgb = vec![255u8; bw as usize * bh as usize * 3];
+    {
+        let inner = BitMapBackend::with_buffer(&mut rgb, (bw, bh));
+        let root = Canvas { inner, raster: true, images: None }.into_drawing_area();
+        figure.draw_on(&root)?;
+        root.present().map_err(|e| Error::data(format!("{} plot: {e}", figure.name())))?;
+    }
+    encode_png(&downsample(&rgb, bw, bh, SUPERSAMPLE), w, h, png::ColorType::Rgb)
+}
+
+fn svg_of<F: Figure>(figure: &F) -> Result<String> {
+    let size = figure.size();
     let mut svg = String::new();
     let images = Rc::new(RefCell::new(Vec::new()));
     {
         let inner = SVGBackend::with_string(&mut svg, size);
         let backend = Canvas { inner, raster: false, images: Some(images.clone()) };
         let root = backend.into_drawing_area();
-        draw(plot, &root, input)?;
-        root.present().map_err(|e| Error::data(format!("{} plot: {e}", plot.name())))?;
+        figure.draw_on(&root)?;
+        root.present().map_err(|e| Error::data(format!("{} plot: {e}", figure.name())))?;
     }
     let images = images.borrow();
     embed_images(svg, &images)
