@@ -131,6 +131,8 @@ pub mod segment;
 pub mod synth;
 pub mod table;
 pub mod track;
+pub mod tune;
+pub mod twin;
 
 pub use calib::{Calibration, Source, VoxelSize};
 pub use error::{Error, ErrorKind, Result};

@@ -170,15 +170,13 @@ fn median(v: &mut [f64]) -> f64 {
 
 /// Equivalent diameters, µm, of every detection: of the ellipsoid of its semi-axes (3D, deep
 /// stacks), else of the ellipse of the two longest (2D, thin stacks); NaN without them.
-fn diameters(det: &Detections, flat: bool) -> Vec<f64> {
+pub(crate) fn diameters(det: &Detections, flat: bool) -> Vec<f64> {
     let col = |n: &str| det.column(n).and_then(|c| c.as_f64());
     let (a, b, c) = (col("semi_axis_1_um"), col("semi_axis_2_um"), col("semi_axis_3_um"));
     let vol = col("volume_um3");
     (0..det.len())
         .map(|i| match (a, b, c) {
-            (Some(a), Some(b), Some(c)) if !flat && c[i] > 0.0 => {
-                2.0 * (a[i] * b[i] * c[i]).cbrt()
-            }
+            (Some(a), Some(b), Some(c)) if !flat && c[i] > 0.0 => 2.0 * (a[i] * b[i] * c[i]).cbrt(),
             (Some(a), Some(b), _) if a[i] > 0.0 && b[i] > 0.0 => 2.0 * (a[i] * b[i]).sqrt(),
             _ => match vol {
                 Some(v) if !flat => (6.0 * v[i] / std::f64::consts::PI).cbrt(),
@@ -355,8 +353,12 @@ fn warnings(qc: &Qc, input: &QcInput) -> Vec<String> {
     let counts: Vec<f64> = qc.frames.iter().map(|f| f.detections as f64).collect();
     let m = median(&mut counts.clone());
     if qc.frames.len() >= 3 && m >= 5.0 {
-        let low: Vec<u32> =
-            qc.frames.iter().filter(|f| (f.detections as f64) < COUNT_DROP * m).map(|f| f.frame).collect();
+        let low: Vec<u32> = qc
+            .frames
+            .iter()
+            .filter(|f| (f.detections as f64) < COUNT_DROP * m)
+            .map(|f| f.frame)
+            .collect();
         if !low.is_empty() {
             let worst = low.iter().map(|&t| qc.frames[t as usize].detections).min().unwrap_or(0);
             let at = if low.len() == 1 { "frame" } else { "frames" };
@@ -366,8 +368,12 @@ fn warnings(qc: &Qc, input: &QcInput) -> Vec<String> {
                 frames_list(&low)
             ));
         }
-        let high: Vec<u32> =
-            qc.frames.iter().filter(|f| (f.detections as f64) > COUNT_SURGE * m).map(|f| f.frame).collect();
+        let high: Vec<u32> = qc
+            .frames
+            .iter()
+            .filter(|f| (f.detections as f64) > COUNT_SURGE * m)
+            .map(|f| f.frame)
+            .collect();
         if !high.is_empty() {
             let at = if high.len() == 1 { "frame" } else { "frames" };
             out.push(format!(
@@ -386,7 +392,8 @@ fn warnings(qc: &Qc, input: &QcInput) -> Vec<String> {
             .map(|f| f.frame)
             .collect();
         if !low.is_empty() {
-            let worst = low.iter().map(|&t| qc.frames[t as usize].snr).fold(f64::INFINITY, f64::min);
+            let worst =
+                low.iter().map(|&t| qc.frames[t as usize].snr).fold(f64::INFINITY, f64::min);
             let at = if low.len() == 1 { "frame" } else { "frames" };
             out.push(format!(
                 "the cells' signal-to-noise ratio falls at {at} {} (down to {worst:.1} against a \

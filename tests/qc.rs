@@ -64,9 +64,11 @@ fn quiet_on_the_default_scene() {
 fn focus_loss_in_the_middle() {
     let dir = temp("focus");
     let qc = qc_of(&write_scene(&dir, &scene(), 4..6, 0.3), &Config::default());
-    let w = qc.warnings.iter().find(|w| w.contains("focus or laser loss")).unwrap_or_else(|| {
-        panic!("{:?} {:?}", qc.warnings, qc.frames)
-    });
+    let w = qc
+        .warnings
+        .iter()
+        .find(|w| w.contains("focus or laser loss"))
+        .unwrap_or_else(|| panic!("{:?} {:?}", qc.warnings, qc.frames));
     assert!(w.contains("frames 4–5"), "{w}");
     std::fs::remove_dir_all(dir).ok();
 }

@@ -12,6 +12,8 @@ mod pipeline_args;
 mod segment;
 mod synth;
 mod track;
+mod tune;
+mod twin;
 
 use std::process::ExitCode;
 
@@ -52,7 +54,7 @@ enum Command {
     Segment(segment::Args),
     /// The whole pipeline on one recording: segment → drift → link → metrics → exports.
     /// Writes into OUTDIR: detections.csv, tracks.csv, track_metrics.csv, steps.csv,
-    /// msd.csv, autocorrelation.csv, drift.csv, metrics_summary.json, tracks.xml (TrackMate),
+    /// msd.csv, autocorrelation.csv, drift.csv, metrics_summary.json, qc.json, tracks.xml (TrackMate),
     /// plots/ (PNG and SVG), with --labels labels.tif, with --ctc the Cell Tracking Challenge
     /// format (res_track.txt, mask000.tif…), and summary.json last.
     Track(track::Args),
@@ -65,6 +67,13 @@ enum Command {
     /// table of every setting (JSON); otherwise prints the effective configuration of FILE
     /// (or the defaults) with the flags applied, as `track` would run it.
     Config(config::Args),
+    /// A simulated twin of a recording, measured from the image and a first pass on it:
+    /// DIR/twin.json (what was measured), DIR/recording.tif, DIR/ground_truth.csv,
+    /// DIR/comparison.png.
+    Twin(twin::Args),
+    /// Search the main settings on the recording's twin (or against --truth): DIR/tune.csv,
+    /// DIR/best.toml (for track --config), DIR/expected.json (its expected accuracy).
+    Tune(tune::Args),
 }
 
 /// The command line, each setting flag's help ending in the configuration's default (from
@@ -112,6 +121,8 @@ fn main() -> ExitCode {
         Command::Track(a) => track::run(a),
         Command::Batch(a) => batch::run(a),
         Command::Config(a) => config::run(a),
+        Command::Twin(a) => twin::run(a),
+        Command::Tune(a) => tune::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,6 +27,18 @@ impl PipelineArgs {
         cfg.apply(&self.overrides)?;
         Ok(cfg)
     }
+
+    /// The `expected.json` beside the configuration file (a `tune` folder's `best.toml`),
+    /// when there is one and no flag changed the settings it was measured with.
+    pub fn expected(&self) -> Result<Option<leukotrack::qc::Expected>> {
+        let Some(path) = self.config.as_ref().map(|c| c.with_file_name("expected.json")) else {
+            return Ok(None);
+        };
+        if !path.is_file() || self.overrides != Overrides::default() {
+            return Ok(None);
+        }
+        leukotrack::pipeline::read_json(&path).map(Some)
+    }
 }
 
 /// How a command runs: threads and verbosity.

@@ -33,6 +33,9 @@ pub fn run(a: Args) -> Result<()> {
     }
     let bars = StageBars::new(!a.run.quiet);
     let mut analysis = pipeline::run(&rec, &cfg, &|p| bars.update(p))?;
+    if let Some(e) = a.settings.expected()? {
+        analysis.set_expected(e);
+    }
     analysis.save(&a.out, &|p| bars.update(p))?;
     bars.finish();
     if !a.run.quiet {

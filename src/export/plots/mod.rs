@@ -50,6 +50,7 @@ use rayon::prelude::*;
 
 mod canvas;
 mod chart;
+mod compare;
 mod encode;
 mod font;
 mod histograms;
@@ -59,6 +60,7 @@ mod rose;
 mod tracks;
 
 pub use chart::track_colour;
+pub use compare::write_comparison;
 pub use histograms::{draw_arrest, draw_speed, draw_straightness};
 pub use msd::draw_msd;
 pub use qc::{draw_qc, write_qc};

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::chart::{build_chart, draw_legend, draw_mesh, header, num, Drawn, Sty, BAR, INK, MEAN, MEDIAN};
+use super::chart::{
+    build_chart, draw_legend, draw_mesh, header, num, Drawn, Sty, BAR, INK, MEAN, MEDIAN,
+};
 use super::{check_size, png_of, svg_of, Figure};
 use crate::error::{Error, Result};
 use crate::io::write::write_atomic;
@@ -47,7 +49,11 @@ pub fn write_qc(dir: &Path, qc: &Qc, title: &str) -> Result<Vec<PathBuf>> {
 }
 
 /// Draws the QC plot of `qc` on `area` (at least 640 × 480 pixels).
-pub fn draw_qc<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, qc: &Qc, title: &str) -> Result<()> {
+pub fn draw_qc<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    qc: &Qc,
+    title: &str,
+) -> Result<()> {
     check_size(area)?;
     qc_plot(area, qc, title).map_err(|e| Error::data(format!("drawing the qc plot: {}", e.0)))
 }
@@ -96,11 +102,14 @@ fn qc_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, qc: &Qc, title: &s
         notes.push((format!("… and {} more in qc.json", qc.warnings.len() - 6), INK));
     }
     let line = st.px(24.0);
-    let (panels, foot) = body.split_vertically(body.dim_in_pixel().1 as i32 - line * notes.len() as i32 - st.px(12.0));
+    let (panels, foot) = body
+        .split_vertically(body.dim_in_pixel().1 as i32 - line * notes.len() as i32 - st.px(12.0));
     for (k, (text, colour)) in notes.iter().enumerate() {
         let mut t = text.clone();
         let width = foot.dim_in_pixel().0 as i32 - st.px(40.0);
-        while t.chars().count() > 10 && foot.estimate_text_size(&t, &st.text(14.0, INK))?.0 as i32 > width {
+        while t.chars().count() > 10
+            && foot.estimate_text_size(&t, &st.text(14.0, INK))?.0 as i32 > width
+        {
             t = t.chars().take(t.chars().count() - 4).collect::<String>() + "…";
         }
         foot.draw_text(&t, &st.text(14.0, *colour), (st.px(20.0), st.px(4.0) + line * k as i32))?;
@@ -127,9 +136,21 @@ fn qc_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, qc: &Qc, title: &s
                 ("cell signal", f.iter().map(|r| r.signal).collect(), MEAN),
             ],
         ),
-        ("signal-to-noise ratio", "SNR", vec![("median cell", f.iter().map(|r| r.snr).collect(), BAR)]),
-        ("cell size", "equivalent diameter (µm)", vec![("median", f.iter().map(|r| r.cell_diameter_um).collect(), BAR)]),
-        ("cells in a track of ≥ 2 points", "fraction", vec![("linked", f.iter().map(|r| r.linked_fraction).collect(), BAR)]),
+        (
+            "signal-to-noise ratio",
+            "SNR",
+            vec![("median cell", f.iter().map(|r| r.snr).collect(), BAR)],
+        ),
+        (
+            "cell size",
+            "equivalent diameter (µm)",
+            vec![("median", f.iter().map(|r| r.cell_diameter_um).collect(), BAR)],
+        ),
+        (
+            "cells in a track of ≥ 2 points",
+            "fraction",
+            vec![("linked", f.iter().map(|r| r.linked_fraction).collect(), BAR)],
+        ),
         (
             "tracks starting / ending inside the field",
             "tracks",
@@ -153,7 +174,8 @@ fn qc_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, qc: &Qc, title: &s
         let mut chart = build_chart(&plot, &st, -0.5..x1 + 0.5, 0.0..y1)?;
         draw_mesh(&mut chart, &st, "frame", y_desc, true, false)?;
         for &j in &qc.jumps {
-            let style = ShapeStyle { color: BLACK.mix(0.35), filled: false, stroke_width: st.upx(1.5) };
+            let style =
+                ShapeStyle { color: BLACK.mix(0.35), filled: false, stroke_width: st.upx(1.5) };
             chart.draw_series(DashedLineSeries::new(
                 [(j as f64 - 0.5, 0.0), (j as f64 - 0.5, y1)],
                 st.px(6.0),
@@ -163,7 +185,8 @@ fn qc_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, qc: &Qc, title: &s
         }
         let l = st.px(10.0);
         for (label, ys, colour) in series {
-            let style = ShapeStyle { color: colour.to_rgba(), filled: false, stroke_width: st.upx(2.0) };
+            let style =
+                ShapeStyle { color: colour.to_rgba(), filled: false, stroke_width: st.upx(2.0) };
             let pts: Vec<(f64, f64)> =
                 x.iter().zip(&ys).filter(|(_, y)| y.is_finite()).map(|(&a, &b)| (a, b)).collect();
             chart
