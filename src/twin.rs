@@ -1,6 +1,6 @@
 //! A simulated twin of a recording: its statistics measured from the image and a first pass
 //! of the pipeline on it (never from any file beside it), and a simulation with the same
-//! statistics and exact ground truth ([`measure`], [`write`]).
+//! statistics and exact ground truth ([`measure`], [`write()`]).
 //!
 //! What is measured, and how:
 //! - shape, voxel size, frame interval: the recording's;
@@ -176,7 +176,7 @@ pub fn from_analysis(recording: &Recording, config: &Config, a: &Analysis) -> Re
         &qc.frames.iter().map(|f| (f.detections - f.artefacts) as f64).collect::<Vec<_>>(),
         0.5,
     );
-    if !(cells_per_frame > 0.0) {
+    if cells_per_frame.is_nan() || cells_per_frame <= 0.0 {
         return Err(Error::data(format!(
             "{}: the first pass found no cells (channel {}): a twin needs some; check the \
              channel, the voxel size and the cell diameter",
@@ -338,7 +338,7 @@ pub fn from_analysis(recording: &Recording, config: &Config, a: &Analysis) -> Re
     Ok(Twin { recording: path.to_path_buf(), channel: config.channel, measured, synth })
 }
 
-/// The files [`write`] makes.
+/// The files [`write()`] makes.
 pub const TWIN_FILES: [&str; 4] =
     ["twin.json", "recording.tif", "ground_truth.csv", "comparison.png"];
 

@@ -33,6 +33,8 @@ from ._pipeline import (
     load_config,
     settings,
     track,
+    tune,
+    twin,
 )
 from ._recording import Calibration, Recording, Shape, read
 from ._stages import (
@@ -93,4 +95,6 @@ __all__ = [
     "to_napari",
     "to_trackpy",
     "track",
+    "tune",
+    "twin",
 ]

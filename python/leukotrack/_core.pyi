@@ -199,6 +199,17 @@ def resolve_config(base: str | None, overrides: str) -> str:
 def settings() -> str:
     """The table of every setting, as JSON."""
 
+def run_twin(recording: Recording, config: str, out_dir: _StrPath) -> str:
+    """A twin written into ``out_dir``; ``twin.json`` as JSON."""
+def run_tune(
+    recording: Recording,
+    config: str,
+    out_dir: _StrPath,
+    truth: _StrPath | None = None,
+    budget: int | None = None,
+    jobs: int | None = None,
+) -> str:
+    """The tuner; ``expected.json`` as JSON."""
 def run_pipeline(recording: Recording, config: str, progress: _ProgressFn = None) -> Analysis:
     """Runs the pipeline on a recording."""
 

@@ -181,6 +181,57 @@ def track(
     return Analysis(native, rec)
 
 
+def _recording_and_config(path_or_recording: Any, config: Any, overrides: Mapping[str, Any]) -> tuple[Recording, dict[str, Any]]:
+    cfg = resolve_config(config, overrides)
+    if isinstance(path_or_recording, Recording):
+        return path_or_recording._reopened(**_read_options(cfg)), cfg
+    if isinstance(path_or_recording, (str, os.PathLike)):
+        return _open(path_or_recording, _read_options(cfg)), cfg
+    raise invalid("path_or_recording", f"expected a Recording or a path, got {type(path_or_recording).__name__}")
+
+
+def twin(
+    path_or_recording: Recording | str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    config: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A simulated twin of a recording, as ``leukotrack twin REC -o DIR``: its statistics
+    (noise model, background, brightness, sizes, density, speeds, arrested fraction, drift)
+    measured from the image and a first pass of the pipeline with ``config`` and the
+    keywords of :func:`track`, then simulated with exact ground truth. Writes
+    ``out_dir/twin.json``, ``recording.tif``, ``ground_truth.csv`` and ``comparison.png``
+    (recording and twin side by side, same contrast); returns ``twin.json``'s contents
+    (``measured``, ``synth``)."""
+    rec, cfg = _recording_and_config(path_or_recording, config, overrides)
+    out = _util.path("out_dir", out_dir)
+    return json.loads(_core.run_twin(rec._native, _util.to_json("config", cfg), out))
+
+
+def tune(
+    path_or_recording: Recording | str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    truth: str | os.PathLike[str] | None = None,
+    budget: int | None = None,
+    config: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """The tuner, as ``leukotrack tune REC -o DIR [--truth GT.csv] [--budget N]``: the main
+    settings (cell diameter, detector and its threshold, gate, gap frames) searched on the
+    recording's simulated twin — or, with ``truth`` (a CSV ``frame, x_um, y_um[, z_um]`` or a
+    napari Points layer saved as CSV), against those cells on the recording itself — at most
+    ``budget`` settings (default 24), the given settings always among them. Writes
+    ``out_dir/tune.csv`` (every setting, scored), ``best.toml`` (``track(rec, config=...)``
+    and ``leukotrack track --config`` take it) and ``expected.json``; returns the latter:
+    ``detection_f1``, ``link_f1``, ``tra`` expected of ``best.toml``."""
+    rec, cfg = _recording_and_config(path_or_recording, config, overrides)
+    out = _util.path("out_dir", out_dir)
+    if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool) or budget < 1):
+        raise invalid("budget", f"must be an integer ≥ 1 (the number of settings evaluated), got {budget!r}")
+    gt = None if truth is None else _util.path("truth", truth)
+    return json.loads(_core.run_tune(rec._native, _util.to_json("config", cfg), out, gt, budget))
+
+
 class Analysis:
     """What :func:`track` found on one recording, every table in memory.
 

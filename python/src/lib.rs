@@ -47,6 +47,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pipeline::resolve_config, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::settings, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::run_pipeline, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::run_twin, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::run_tune, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::batch_discover, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::batch_run_one, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::batch_write_summary, m)?)?;

@@ -242,3 +242,53 @@ pub fn batch_write_summary(py: Python<'_>, path: PathBuf, rows: &str) -> PyResul
 pub fn batch_summary_columns() -> Vec<&'static str> {
     batch::SUMMARY_COLUMNS.to_vec()
 }
+
+/// A simulated twin of `recording` written into `out_dir` (`twin.json`, `recording.tif`,
+/// `ground_truth.csv`, `comparison.png`); returns `twin.json`'s contents as JSON.
+#[pyfunction]
+pub fn run_twin(
+    py: Python<'_>,
+    recording: &PyRecording,
+    config: &str,
+    out_dir: PathBuf,
+) -> PyResult<String> {
+    let cfg = parse_config(py, config)?;
+    let rec = Arc::clone(&recording.inner);
+    detached(py, || {
+        let (t, _) = leukotrack::twin::measure(&rec, &cfg)?;
+        leukotrack::twin::write(&t, &rec, &out_dir)?;
+        serde_json::to_string(&t).map_err(|e| Error::internal(e.to_string()))
+    })
+}
+
+/// The tuner on `recording` (`leukotrack tune`): writes `tune.csv`, `best.toml`,
+/// `expected.json` (and `twin/`) into `out_dir`; returns `expected.json`'s contents as JSON.
+#[pyfunction]
+#[pyo3(signature = (recording, config, out_dir, truth=None, budget=None, jobs=None))]
+pub fn run_tune(
+    py: Python<'_>,
+    recording: &PyRecording,
+    config: &str,
+    out_dir: PathBuf,
+    truth: Option<PathBuf>,
+    budget: Option<usize>,
+    jobs: Option<usize>,
+) -> PyResult<String> {
+    let cfg = parse_config(py, config)?;
+    let rec = Arc::clone(&recording.inner);
+    let opts = leukotrack::tune::TuneOptions {
+        budget: budget.unwrap_or(leukotrack::tune::DEFAULT_BUDGET),
+        jobs: jobs.unwrap_or(1),
+    };
+    detached(py, || {
+        let report = leukotrack::tune::tune_recording(
+            &rec,
+            &cfg,
+            truth.as_deref(),
+            &opts,
+            &out_dir,
+            &|_, _| {},
+        )?;
+        serde_json::to_string(&report.expected).map_err(|e| Error::internal(e.to_string()))
+    })
+}
