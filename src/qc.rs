@@ -36,20 +36,22 @@ pub const SIZE_RATIO: f64 = 1.5;
 
 /// The background level and noise (sd) of one volume, grey levels: the median and the
 /// robust spread below it of a sample of its voxels, with bright voxels clipped as the
-/// detector does ([`background_noise`]).
+/// detector does ([`background_noise`]); for integer data at least the rounding's 1/√12.
 pub fn levels(volume: &Volume) -> (f64, f64) {
     const SAMPLE: usize = 1 << 17;
     fn sample<T: Copy + Into<f32>>(a: &ndarray::ArrayView3<T>) -> Vec<f32> {
         let step = (a.len() / SAMPLE).max(1);
         a.iter().step_by(step).map(|&v| v.into()).collect()
     }
-    let values = match volume.view() {
-        VolumeView::U8(a) => sample(&a),
-        VolumeView::U16(a) => sample(&a),
-        VolumeView::F32(a) => sample(&a),
+    let (values, integer) = match volume.view() {
+        VolumeView::U8(a) => (sample(&a), true),
+        VolumeView::U16(a) => (sample(&a), true),
+        VolumeView::F32(a) => (sample(&a), false),
     };
     let (level, sigma) = background_noise(&values);
-    (level as f64, sigma as f64)
+    // Integer data are never less noisy than their rounding (sd 1/√12 of a grey level).
+    let floor = if integer { 12f64.sqrt().recip() } else { 0.0 };
+    (level as f64, (sigma as f64).max(floor))
 }
 
 /// One frame's quality measures (`qc.json`'s `frames`).

@@ -189,15 +189,24 @@ pub fn from_analysis(recording: &Recording, config: &Config, a: &Analysis) -> Re
     // The noise model from background blocks of three timepoints.
     let mut ts = vec![0, shape.t / 2, shape.t.saturating_sub(1)];
     ts.dedup();
-    let side = ((diameter / voxel[0]).round() as usize).clamp(6, 32);
+    let mut side = ((diameter / voxel[0]).round() as usize).clamp(6, 32);
+    let vols =
+        ts.iter().map(|&t| recording.volume(t, config.channel)).collect::<Result<Vec<_>>>()?;
     let mut bg: Vec<(f64, f64, f64)> = Vec::new();
-    for &t in &ts {
-        let v = recording.volume(t, config.channel)?;
-        let (level, sigma) = crate::qc::levels(&v);
-        let mut b = blocks(&v, side);
-        // Blocks without a cell: no voxel brighter than the background's 4.5 sd.
-        b.retain(|&(_, _, mx)| mx < level + 4.5 * sigma.max(1e-9));
-        bg.extend(b);
+    // Dense scenes leave no cell-free block of a cell's size: smaller blocks then.
+    while side >= 4 {
+        bg.clear();
+        for v in &vols {
+            let (level, sigma) = crate::qc::levels(v);
+            let mut b = blocks(v, side);
+            // Blocks without a cell: no voxel brighter than the background's 4.5 sd.
+            b.retain(|&(_, _, mx)| mx < level + 4.5 * sigma.max(1e-9));
+            bg.extend(b);
+        }
+        if bg.len() >= 16 {
+            break;
+        }
+        side /= 2;
     }
     let background_level =
         quantile(&qc.frames.iter().map(|f| f.background).collect::<Vec<_>>(), 0.5);
@@ -208,7 +217,10 @@ pub fn from_analysis(recording: &Recording, config: &Config, a: &Analysis) -> Re
     let spread = quantile(&means, 0.9) - quantile(&means, 0.1);
     // A slope from too narrow a spread of means is noise: Gaussian noise then.
     let gain = if slope > 0.05 && spread > 2.0 * noise_sd / (side as f64) { slope } else { 0.05 };
-    let dark = quantile(&means, 0.02);
+    let dark = match quantile(&means, 0.02) {
+        d if d.is_finite() => d,
+        _ => background_level,
+    };
     let var_total = noise_sd * noise_sd;
     let mut offset = (dark - 3.0 * noise_sd).clamp(0.0, dark.max(0.0));
     let mut read2 = var_total - gain * (background_level - offset);
@@ -322,7 +334,8 @@ pub fn from_analysis(recording: &Recording, config: &Config, a: &Analysis) -> Re
         speed_um_per_min,
         arrested_fraction,
         persistence_min,
-        margin_um: if shape.z <= 1 { [base.margin_um[0], 0.0] } else { base.margin_um },
+        // Cells deeper than a thin stack lie across it, as in 2D: no margin in z.
+        margin_um: if flat { [base.margin_um[0], 0.0] } else { base.margin_um },
         background_photons,
         background_unevenness,
         cell_photons,

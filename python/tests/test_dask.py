@@ -18,7 +18,7 @@ from leukotrack.dask import track_many  # noqa: E402
 COLUMNS = [
     "name", "path", "status", "frames", "detections", "tracks", "tracks_analysed",
     "mean_speed_um_per_min", "mean_straightness", "mean_arrest_coefficient",
-    "motility_coefficient_um2_per_min", "seconds", "qc_warnings", "error",
+    "motility_coefficient_um2_per_min", "seconds", "error", "qc_warnings",
 ]
 
 

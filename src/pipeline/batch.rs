@@ -384,8 +384,8 @@ pub const SUMMARY_COLUMNS: [&str; 14] = [
     "mean_arrest_coefficient",
     "motility_coefficient_um2_per_min",
     "seconds",
-    "qc_warnings",
     "error",
+    "qc_warnings",
 ];
 
 /// Writes `summary.csv` (one row per recording, [`SUMMARY_COLUMNS`]) atomically.
@@ -410,8 +410,8 @@ pub fn write_summary(path: &Path, rows: &[Row]) -> Result<()> {
                 opt_f(r.mean_arrest_coefficient),
                 opt_f(r.motility_coefficient_um2_per_min),
                 opt_f(r.seconds),
-                r.qc_warnings.clone().unwrap_or_default(),
                 r.error.clone().unwrap_or_default(),
+                r.qc_warnings.clone().unwrap_or_default(),
             ])
             .map_err(io)?;
         }

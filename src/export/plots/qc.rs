@@ -86,8 +86,11 @@ fn qc_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, qc: &Qc, title: &s
     if let Some(e) = &qc.expected {
         notes.push((
             format!(
-                "expected on a twin of this recording: detection F1 {:.3}, link F1 {:.3}, TRA {:.3}",
-                e.detection_f1, e.link_f1, e.tra
+                "expected on a twin of this recording: detection F1 {:.3}, link F1 {:.3}, TRA {:.3}{}",
+                e.detection_f1,
+                e.link_f1,
+                e.tra,
+                e.more.get("settings").map(|v| format!(" · settings {v}")).unwrap_or_default()
             ),
             RGBColor(30, 110, 50),
         ));
@@ -172,7 +175,8 @@ fn qc_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, qc: &Qc, title: &s
             .fold(0.0f64, f64::max);
         let y1 = if y_max > 0.0 { y_max * 1.4 } else { 1.0 };
         let mut chart = build_chart(&plot, &st, -0.5..x1 + 0.5, 0.0..y1)?;
-        draw_mesh(&mut chart, &st, "frame", y_desc, true, false)?;
+        let counts = name.starts_with("detections") || name.starts_with("tracks");
+        draw_mesh(&mut chart, &st, "frame", y_desc, true, counts)?;
         for &j in &qc.jumps {
             let style =
                 ShapeStyle { color: BLACK.mix(0.35), filled: false, stroke_width: st.upx(1.5) };
