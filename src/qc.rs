@@ -156,18 +156,17 @@ pub struct QcInput<'a> {
     pub warnings: Vec<String>,
 }
 
-fn median(v: &mut [f64]) -> f64 {
+/// The `q` quantile (R type 7) of the finite values of `v`; NaN when there are none.
+pub(crate) fn quantile(v: &[f64], q: f64) -> f64 {
     let mut f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    if f.is_empty() {
-        return f64::NAN;
+    match f.is_empty() {
+        true => f64::NAN,
+        false => crate::metrics::population::quantiles(&mut f, &[q])[0],
     }
-    f.sort_by(f64::total_cmp);
-    let n = f.len();
-    if n % 2 == 1 {
-        f[n / 2]
-    } else {
-        0.5 * (f[n / 2 - 1] + f[n / 2])
-    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    quantile(v, 0.5)
 }
 
 /// Equivalent diameters, µm, of every detection: of the ellipsoid of its semi-axes (3D, deep

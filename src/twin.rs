@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::io::write::write_atomic;
 use crate::io::{Recording, Volume, VolumeView};
 use crate::pipeline::{self, Analysis, Config};
+use crate::qc::quantile;
 use crate::synth::{Simulation, SynthConfig};
 
 /// The simulator's surface brightness over a segmented cell's mean contrast (measured on the
@@ -100,17 +101,6 @@ pub struct Twin {
     pub measured: Measured,
     /// The simulator's configuration (`leukotrack synth --config` takes it).
     pub synth: SynthConfig,
-}
-
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    if f.is_empty() {
-        return f64::NAN;
-    }
-    f.sort_by(f64::total_cmp);
-    let h = (f.len() - 1) as f64 * q;
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    f[lo] + (f[hi] - f[lo]) * (h - lo as f64)
 }
 
 /// Mean and variance of square blocks of about `side` pixels in every plane of `vol`.

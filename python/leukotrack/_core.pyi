@@ -40,6 +40,8 @@ __all__ = [
     "resolve_config",
     "settings",
     "run_pipeline",
+    "run_tune",
+    "run_twin",
     "batch_discover",
     "batch_run_one",
     "batch_write_summary",
