@@ -12,8 +12,8 @@
 //! - the cells' brightness: the median mean intensity of the detections over the background,
 //!   in photons, scaled by [`BRIGHTNESS_SCALE`] (a segmented cell's mean over its blurred
 //!   edge is below the simulator's surface brightness);
-//! - the cells' sizes: the range of the detections' equivalent diameters (10th–90th
-//!   percentile, widened to the uniform range that has them);
+//! - the cells' sizes: a range centred on the segmentation's diameter estimate, as wide as
+//!   the detections' equivalent diameters spread (10th–90th percentile), at most ± 30 %;
 //! - density: the median cells per frame over the field's volume;
 //! - speeds, arrested fraction, persistence: the first-pass tracks of ≥ 4 points (a track
 //!   slower than the metrics' arrest threshold is arrested; the motile tracks' speeds give
@@ -242,9 +242,21 @@ pub fn from_analysis(recording: &Recording, config: &Config, a: &Analysis) -> Re
     let flagged = crate::segment::artefact_rows(&a.detections);
     let cell_d: Vec<f64> =
         diam.iter().zip(&flagged).filter(|(_, &f)| !f).map(|(&d, _)| d).collect();
+    // Centred on the segmentation's estimate of the typical diameter (what the detector
+    // itself sees), as wide as the detections' 10th–90th percentiles say (a uniform range),
+    // at most ± 30 %.
     let (q10, q90) = (quantile(&cell_d, 0.1), quantile(&cell_d, 0.9));
-    let w = (q90 - q10) / 0.8;
-    let diameter_um = [(q10 - 0.1 * w).max(2.0 * voxel[0]), (q90 + 0.1 * w).max(q10 + 0.1)];
+    let centre = a
+        .summary
+        .segment
+        .estimated_cell_diameter_um
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .unwrap_or_else(|| quantile(&cell_d, 0.5));
+    let half = match (q90 - q10) / 0.8 / 2.0 {
+        h if h.is_finite() => h.min(0.3 * centre),
+        _ => 0.2 * centre,
+    };
+    let diameter_um = [(centre - half).max(2.0 * voxel[0]), (centre + half).max(centre + 0.1)];
 
     // Density over the field.
     let field: f64 = (0..3).map(|k| [shape.x, shape.y, shape.z][k] as f64 * voxel[k]).product();
