@@ -165,7 +165,7 @@ pub(crate) fn quantile(v: &[f64], q: f64) -> f64 {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
+fn median(v: &[f64]) -> f64 {
     quantile(v, 0.5)
 }
 
@@ -289,7 +289,7 @@ pub fn assess(input: &QcInput) -> Qc {
             let cells: Vec<usize> = rows.iter().copied().filter(|&i| !is_artefact(i)).collect();
             let (background, noise) = input.levels.get(t).copied().unwrap_or((f64::NAN, f64::NAN));
             let signal = match mean_int {
-                Some(m) => median(&mut cells.iter().map(|&i| m[i]).collect::<Vec<_>>()),
+                Some(m) => median(&cells.iter().map(|&i| m[i]).collect::<Vec<_>>()),
                 None => f64::NAN,
             };
             let snr = if noise > 0.0 { (signal - background) / noise } else { f64::NAN };
@@ -302,7 +302,7 @@ pub fn assess(input: &QcInput) -> Qc {
                 noise,
                 signal,
                 snr,
-                cell_diameter_um: median(&mut cells.iter().map(|&i| diam[i]).collect::<Vec<_>>()),
+                cell_diameter_um: median(&cells.iter().map(|&i| diam[i]).collect::<Vec<_>>()),
                 linked_fraction: if cells.is_empty() {
                     f64::NAN
                 } else {
@@ -318,13 +318,13 @@ pub fn assess(input: &QcInput) -> Qc {
     let n_cells = det.len() - n_flagged;
     let n_tracks = groups.len();
     let short = groups.iter().filter(|g| g.len() <= 2).count();
-    let mut points: Vec<f64> = groups.iter().map(|g| g.len() as f64).collect();
+    let points: Vec<f64> = groups.iter().map(|g| g.len() as f64).collect();
     let linked_all =
         (0..det.len()).filter(|&i| !is_artefact(i) && linked[i]).count() as f64 / n_cells as f64;
     let mut qc = Qc {
         tracks: n_tracks,
         track_lengths: lengths.into_iter().map(|(k, v)| [k, v]).collect(),
-        median_track_points: median(&mut points),
+        median_track_points: median(&points),
         short_track_fraction: if n_tracks > 0 { short as f64 / n_tracks as f64 } else { f64::NAN },
         gap_rate: if links > 0 { gap_links as f64 / links as f64 } else { f64::NAN },
         artefact_fraction: if det.is_empty() {
@@ -335,9 +335,9 @@ pub fn assess(input: &QcInput) -> Qc {
         linked_fraction: if n_cells > 0 { linked_all } else { f64::NAN },
         starts_inside: starts.iter().sum(),
         ends_inside: ends.iter().sum(),
-        median_snr: median(&mut frames.iter().map(|f| f.snr).collect::<Vec<_>>()),
+        median_snr: median(&frames.iter().map(|f| f.snr).collect::<Vec<_>>()),
         median_cell_diameter_um: median(
-            &mut (0..det.len()).filter(|&i| !is_artefact(i)).map(|i| diam[i]).collect::<Vec<_>>(),
+            &(0..det.len()).filter(|&i| !is_artefact(i)).map(|i| diam[i]).collect::<Vec<_>>(),
         ),
         jumps: input.jumps.clone(),
         warnings: input.warnings.clone(),
@@ -352,7 +352,7 @@ pub fn assess(input: &QcInput) -> Qc {
 fn warnings(qc: &Qc, input: &QcInput) -> Vec<String> {
     let mut out = Vec::new();
     let counts: Vec<f64> = qc.frames.iter().map(|f| f.detections as f64).collect();
-    let m = median(&mut counts.clone());
+    let m = median(&counts);
     if qc.frames.len() >= 3 && m >= 5.0 {
         let low: Vec<u32> = qc
             .frames

@@ -100,10 +100,8 @@ pub struct Trial {
 
 /// What the tuner scores against.
 pub enum Target {
-    /// A simulated twin: its recording and exact truth.
+    /// A simulated twin's exact truth.
     Twin {
-        /// The twin's recording.
-        recording: PathBuf,
         /// Its ground truth.
         truth: Tracks,
     },
@@ -612,10 +610,7 @@ pub fn tune_recording(
                 drift: Default::default(),
                 ..config.clone()
             };
-            let target = Target::Twin {
-                recording: twin_dir.join("recording.tif"),
-                truth: sim.truth().clone(),
-            };
+            let target = Target::Twin { truth: sim.truth().clone() };
             let source = twin_dir.join("recording.tif");
             let (trials, expected) =
                 tune(&target, &source, config, &run_base, d0, gate0, opts, dir, progress)?;

@@ -180,14 +180,20 @@ pub fn from_analysis(recording: &Recording, config: &Config, a: &Analysis) -> Re
     let mut ts = vec![0, shape.t / 2, shape.t.saturating_sub(1)];
     ts.dedup();
     let mut side = ((diameter / voxel[0]).round() as usize).clamp(6, 32);
-    let vols =
-        ts.iter().map(|&t| recording.volume(t, config.channel)).collect::<Result<Vec<_>>>()?;
+    // Each timepoint's volume with the background level and noise the first pass measured.
+    let vols = ts
+        .iter()
+        .map(|&t| {
+            let f = &qc.frames[t];
+            Ok((recording.volume(t, config.channel)?, f.background, f.noise))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut bg: Vec<(f64, f64, f64)> = Vec::new();
     // Dense scenes leave no cell-free block of a cell's size: smaller blocks then.
     while side >= 4 {
         bg.clear();
-        for v in &vols {
-            let (level, sigma) = crate::qc::levels(v);
+        for (v, level, sigma) in &vols {
+            let (level, sigma) = (*level, *sigma);
             let mut b = blocks(v, side);
             // Blocks without a cell: no voxel brighter than the background's 4.5 sd.
             b.retain(|&(_, _, mx)| mx < level + 4.5 * sigma.max(1e-9));

@@ -69,8 +69,7 @@ pub fn run(a: Args) -> Result<()> {
         &a.out,
         &progress,
     )?;
-    if quiet {
-    } else {
+    if !quiet {
         eprintln!();
     }
     if !a.run.quiet {
