@@ -128,6 +128,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod qc;
 pub mod segment;
+pub mod study;
 pub mod synth;
 pub mod table;
 pub mod track;

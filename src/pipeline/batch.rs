@@ -136,8 +136,10 @@ fn fnv1a(bytes: &[u8]) -> String {
 }
 
 /// The hash of a configuration that decides whether earlier outputs can be reused.
+/// The `[study]` table is left out: it does not change a recording's outputs.
 pub fn config_hash(config: &Config) -> String {
-    fnv1a(serde_json::to_string(config).unwrap_or_default().as_bytes())
+    let analysis = Config { study: Default::default(), ..config.clone() };
+    fnv1a(serde_json::to_string(&analysis).unwrap_or_default().as_bytes())
 }
 
 /// Size and modification time of an input (the sum over a folder's files).
@@ -227,7 +229,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn failed(input: &Input, e: &Error) -> Self {
+    pub(crate) fn failed(input: &Input, e: &Error) -> Self {
         Row {
             name: input.name.clone(),
             path: input.path.clone(),

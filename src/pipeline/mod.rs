@@ -113,6 +113,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Which optional files [`Analysis::save`] writes.
     pub export: ExportConfig,
+    /// `leukotrack study`: the statistics and the behaviour classes (not used by one
+    /// recording's analysis).
+    pub study: crate::study::StudyConfig,
 }
 
 /// Overrides of the recording's metadata (each wins over the file's value).
@@ -382,7 +385,8 @@ impl Config {
         self.segment.validate()?;
         self.drift.validate(None)?;
         self.link.validate()?;
-        self.metrics.validate()
+        self.metrics.validate()?;
+        settings::check(&self.study, "study")
     }
 }
 

@@ -10,6 +10,7 @@ mod link;
 mod metrics;
 mod pipeline_args;
 mod segment;
+mod study;
 mod synth;
 mod track;
 mod tune;
@@ -74,6 +75,11 @@ enum Command {
     /// Search the main settings on the recording's twin (or against --truth): DIR/tune.csv,
     /// DIR/best.toml (for track --config), DIR/expected.json (its expected accuracy).
     Tune(tune::Args),
+    /// Many recordings (or tracks files), mice and groups compared, the mouse as the unit:
+    /// every recording analysed as batch does (resumable), then OUTDIR/tracks_all.csv,
+    /// per_recording.csv, per_mouse.csv, comparisons.csv (one row per measure and group
+    /// against the reference), curves.csv, plots/ and report.html.
+    Study(study::Args),
 }
 
 /// The command line, each setting flag's help ending in the configuration's default (from
@@ -123,6 +129,7 @@ fn main() -> ExitCode {
         Command::Config(a) => config::run(a),
         Command::Twin(a) => twin::run(a),
         Command::Tune(a) => tune::run(a),
+        Command::Study(a) => study::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -37,7 +37,7 @@ pub(super) struct Sty {
 }
 
 pub(super) const INK: RGBColor = RGBColor(30, 30, 30);
-const MUTED: RGBColor = RGBColor(95, 95, 95);
+pub(super) const MUTED: RGBColor = RGBColor(95, 95, 95);
 pub(super) const BAR: RGBColor = RGBColor(76, 114, 176);
 pub(super) const MEAN: RGBColor = RGBColor(196, 58, 49);
 pub(super) const MEDIAN: RGBColor = RGBColor(232, 140, 20);

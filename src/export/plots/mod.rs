@@ -57,6 +57,7 @@ mod histograms;
 mod msd;
 mod qc;
 mod rose;
+pub mod study;
 mod tracks;
 
 pub use chart::track_colour;
