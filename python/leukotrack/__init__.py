@@ -37,6 +37,7 @@ from ._pipeline import (
     twin,
 )
 from ._recording import Calibration, Recording, Shape, read
+from ._study import Study, study
 from ._stages import (
     autocorrelation,
     evaluate,
@@ -90,6 +91,8 @@ __all__ = [
     "read",
     "segment",
     "steps",
+    "Study",
+    "study",
     "synth",
     "synth_truth",
     "to_napari",

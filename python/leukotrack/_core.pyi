@@ -46,6 +46,9 @@ __all__ = [
     "batch_run_one",
     "batch_write_summary",
     "batch_summary_columns",
+    "run_study",
+    "study_recordings",
+    "study_compare",
     "_panic_for_tests",
 ]
 
@@ -228,6 +231,29 @@ def batch_write_summary(path: _StrPath, rows: str) -> None:
 
 def batch_summary_columns() -> list[str]:
     """``summary.csv``'s columns."""
+
+def run_study(
+    table: _StrPath,
+    out_dir: _StrPath,
+    config: str,
+    jobs: int | None = None,
+    reference: str | None = None,
+) -> str:
+    """A study run into ``out_dir``; ``study.json`` as JSON."""
+
+def study_recordings(table: _StrPath, config: str) -> list[tuple[str, str, str]]:
+    """The recording rows: (path, results name, the row's configuration as JSON)."""
+
+def study_compare(
+    mouse: Sequence[str],
+    group: Sequence[str],
+    names: Sequence[str],
+    values: Sequence[Sequence[float]],
+    fractions: Sequence[bool],
+    config: str,
+    reference: str | None = None,
+) -> str:
+    """The comparisons, the mouse as the unit, as JSON rows."""
 
 def _panic_for_tests(message: str) -> None:
     """Panics inside the guard (tests only)."""

@@ -18,6 +18,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod recording;
 pub mod stages;
+pub mod study;
 pub mod tables;
 
 /// The native module.
@@ -53,6 +54,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pipeline::batch_run_one, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::batch_write_summary, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::batch_summary_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(study::run_study, m)?)?;
+    m.add_function(wrap_pyfunction!(study::study_recordings, m)?)?;
+    m.add_function(wrap_pyfunction!(study::study_compare, m)?)?;
     m.add_function(wrap_pyfunction!(testing::_panic_for_tests, m)?)?;
     Ok(())
 }

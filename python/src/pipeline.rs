@@ -56,7 +56,7 @@ pub fn config_to_toml(py: Python<'_>, config: &str) -> PyResult<String> {
     cfg.to_toml().map_err(|e| to_pyerr(py, e))
 }
 
-fn parse_config(py: Python<'_>, config: &str) -> PyResult<Config> {
+pub(crate) fn parse_config(py: Python<'_>, config: &str) -> PyResult<Config> {
     detached(py, || Config::from_json_str(config))
 }
 

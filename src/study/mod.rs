@@ -305,10 +305,15 @@ pub struct Measure<'a> {
     pub of: Of,
 }
 
-/// A seed per (measure, group), from the study's seed: reproducible and independent.
-fn sub_seed(seed: u64, a: usize, b: usize) -> u64 {
-    seed ^ (a as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        ^ (b as u64).wrapping_mul(0xc2b2_ae3d_27d4_eb4f)
+/// A seed per (measure, group) from the study's seed and their names: reproducible whichever
+/// measures are compared together.
+fn sub_seed(seed: u64, measure: &str, group: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for b in measure.bytes().chain([0]).chain(group.bytes()) {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// Compares every group with the reference for every measure: tracks are grouped by
@@ -369,14 +374,14 @@ pub fn compare(
             .collect()
     };
     let mut out = Vec::new();
-    for (mi, m) in measures.iter().enumerate() {
+    for m in measures {
         let ref_tracks = values_of(reference, m);
         let ref_mice: Vec<f64> = ref_tracks.iter().map(|t| m.of.of(&mut t.clone())).collect();
-        for (gi, &g) in groups.iter().enumerate().filter(|(_, g)| **g != reference) {
+        for &g in groups.iter().filter(|g| **g != reference) {
             let tracks = values_of(g, m);
             let mice: Vec<f64> = tracks.iter().map(|t| m.of.of(&mut t.clone())).collect();
             let enough = mice.len() >= 2 && ref_mice.len() >= 2;
-            let seed = sub_seed(config.seed, mi, gi);
+            let seed = sub_seed(config.seed, m.name, g);
             let ci = if enough {
                 stats::hierarchical_bootstrap(
                     &tracks,

@@ -54,7 +54,7 @@ pub(super) fn html(study: &Study) -> Result<String> {
          th,td{border:1px solid #ccc;padding:3px 7px;text-align:left}th{background:#f2f2f2}\n\
          .warn{background:#fff4e0;border-left:4px solid #e88c14;padding:0.4em 1em}\n\
          .fig svg{max-width:100%;height:auto;border:1px solid #eee;margin:0.5em 0}\n\
-         .note{color:#555}\n</style></head><body>\n",
+         .note{color:#555}.wide{overflow-x:auto}.comparisons td{white-space:nowrap}\n</style></head><body>\n",
     );
     h.push_str("<h1>leukotrack study</h1>\n");
     h.push_str(&format!(
@@ -119,10 +119,15 @@ pub(super) fn html(study: &Study) -> Result<String> {
                     *cell = "—".into();
                 }
             }
+            r.truncate(COMPARISON_COLUMNS.len() - 1); // test_unit: said in the note above
             r
         })
         .collect();
-    h.push_str(&table(&COMPARISON_COLUMNS.map(String::from), &rows, "comparisons"));
+    let header: Vec<String> =
+        COMPARISON_COLUMNS[..COMPARISON_COLUMNS.len() - 1].iter().map(|c| c.to_string()).collect();
+    h.push_str("<div class=\"wide\">");
+    h.push_str(&table(&header, &rows, "comparisons"));
+    h.push_str("</div>\n");
     h.push_str("<h2>Figures</h2>\n");
     for plot in StudyPlot::all(study) {
         let svg = study_svg(study, &plot)?;

@@ -30,7 +30,8 @@ pub struct Entry {
     pub voxel_size_um: Option<[f64; 3]>,
     /// `channel` override (0-based).
     pub channel: Option<usize>,
-    /// The row's results name (the file name without its suffixes, made unique).
+    /// The row's results name: the path relative to the table's folder without its suffixes
+    /// (`mouse1/rec1`; the file name for a file elsewhere), made unique.
     pub name: String,
 }
 
@@ -143,12 +144,21 @@ pub fn read_table(path: impl AsRef<Path>) -> Result<StudyTable> {
             })?),
             None => None,
         };
-        let base = crate::pipeline::recording_name(&recording);
-        let base = base
+        // The results name: the path relative to the table's folder (`/` kept, as batch
+        // nests), without .tif/.ome.tif/.csv/.xml.
+        let rel = recording
+            .strip_prefix(dir)
+            .unwrap_or(Path::new(recording.file_name().unwrap_or_default()));
+        let stem = crate::pipeline::recording_name(rel);
+        let stem = stem
             .strip_suffix(".csv")
-            .or_else(|| base.strip_suffix(".xml"))
-            .unwrap_or(&base)
+            .or_else(|| stem.strip_suffix(".xml"))
+            .unwrap_or(&stem)
             .to_string();
+        let base = match rel.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => format!("{}/{stem}", parent.to_string_lossy()).replace('\\', "/"),
+            None => stem,
+        };
         let mut name = base.clone();
         let mut k = 2;
         while !names.insert(name.to_ascii_lowercase()) {
