@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import _core, _util
@@ -100,6 +101,80 @@ class Study:
         df = pd.DataFrame(rows)
         first = [c for c in pd.read_csv(self.out_dir / "comparisons.csv", nrows=0).columns if c in df.columns]
         return df[first + [c for c in df.columns if c not in first]].astype({c: float for c in df.columns if df[c].dtype == object and c not in ("measure", "group", "reference", "mouse_value")})
+
+    def embedding(
+        self,
+        method: str = "pca",
+        n_clusters: int | None = None,
+        features: list[str] | None = None,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """An unsupervised view of the tracks: the per-track ``features`` (default: speed,
+        straightness, arrest coefficient, mean turning angle, MSD exponent, outreach ratio,
+        asphericity — those present), each standardised, embedded in 2D by ``method``
+        (``"pca"``: principal components, numpy alone or scikit-learn; ``"umap"``: needs
+        umap-learn) and, with ``n_clusters``, clustered by k-means (needs scikit-learn:
+        ``pip install 'leukotrack[embed]'``). Tracks with a missing feature are left out.
+        Returns the study columns, ``track_id``, ``behaviour_class``, ``dim1``, ``dim2`` and
+        ``cluster`` (−1 without clustering); :meth:`plot_embedding` draws it by group."""
+        default = ["speed_um_per_min", "straightness", "arrest_coefficient", "mean_turning_angle_deg",
+                   "msd_alpha", "outreach_ratio", "asphericity"]
+        names = [f for f in (features or default) if f in self.tracks.columns]
+        if features is not None and len(names) != len(features):
+            missing = [f for f in features if f not in self.tracks.columns]
+            raise invalid("features", f"not measures of the study: {', '.join(missing)}")
+        if len(names) < 2:
+            raise invalid("features", "give at least two per-track measures")
+        x = self.tracks[names].apply(pd.to_numeric, errors="coerce")
+        keep = x.notna().all(axis=1).to_numpy()
+        if keep.sum() < 3:
+            raise invalid("features", "fewer than 3 tracks have every feature")
+        z = x[keep].to_numpy(float)
+        sd = z.std(axis=0)
+        z = (z - z.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+        if method == "pca":
+            u, s, _ = np.linalg.svd(z, full_matrices=False)
+            coords = u[:, :2] * s[:2]
+            # A sign convention, so the result does not depend on the SVD routine.
+            coords *= np.where(coords[np.abs(coords).argmax(axis=0), range(2)] < 0, -1.0, 1.0)
+        elif method == "umap":
+            try:
+                import umap
+            except ImportError:
+                raise ImportError("method='umap' needs umap-learn: pip install 'leukotrack[embed]'") from None
+            coords = umap.UMAP(n_components=2, random_state=seed).fit_transform(z)
+        else:
+            raise invalid("method", f"`{method}`: give 'pca' or 'umap'")
+        cluster = np.full(len(z), -1)
+        if n_clusters is not None:
+            n = _util.integer("n_clusters", n_clusters, minimum=1)
+            try:
+                from sklearn.cluster import KMeans
+            except ImportError:
+                raise ImportError("n_clusters needs scikit-learn: pip install 'leukotrack[embed]'") from None
+            cluster = KMeans(n_clusters=n, n_init=10, random_state=seed).fit_predict(z)
+        cols = [c for c in ("recording", "mouse", "group", *self._table_columns, "track_id", "behaviour_class") if c in self.tracks]
+        out = self.tracks.loc[keep, cols].reset_index(drop=True)
+        out["dim1"], out["dim2"], out["cluster"] = coords[:, 0], coords[:, 1], cluster
+        return out
+
+    @staticmethod
+    def plot_embedding(embedding: pd.DataFrame, by: str = "group", ax: Any = None) -> Any:
+        """Draws :meth:`embedding`'s tracks coloured by ``by`` (``group``, ``cluster``,
+        ``behaviour_class``, ``mouse``, …) with matplotlib; returns the axes."""
+        from .plot import _pyplot
+
+        plt = _pyplot()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 5))
+        if by not in embedding.columns:
+            raise invalid("by", f"`{by}` is not a column of the embedding")
+        for value, g in embedding.groupby(by, sort=False):
+            ax.scatter(g["dim1"], g["dim2"], s=9, alpha=0.7, label=str(value))
+        ax.set_xlabel("dimension 1")
+        ax.set_ylabel("dimension 2")
+        ax.legend(title=by, fontsize="small")
+        return ax
 
     def plot(self, measure: str = "speed_um_per_min") -> Any:
         """The study's figure for ``measure`` (its superplot), or ``"msd_groups"``,

@@ -70,8 +70,8 @@ def test_tables_and_comparisons(result: lt.Study) -> None:
     assert len(every) == len(result.comparisons)
     np.testing.assert_allclose(every["p_bh"], result.comparisons["p_bh"], rtol=1e-12)
     # By another column of the study table: the sessions do not differ.
-    s = result.compare("speed_um_per_min", by="session", reference="s1").iloc[0]
-    assert (s.group, s.reference, s.n_mice) == ("s2", "s1", 6)
+    s = result.compare("speed_um_per_min", by="session", reference="s0").iloc[0]
+    assert (s.group, s.reference, s.n_mice) == ("s1", "s0", 6)
     f = result.compare("fraction_directed").iloc[0]
     assert f.mouse_value == "fraction"
 
@@ -85,6 +85,28 @@ def test_figures_report_and_curves(result: lt.Study, tmp_path: Path) -> None:
     assert set(result.curves["curve"]) == {"msd", "speed_ecdf", "arrest_fraction"}
     with pytest.raises(lt.InvalidInputError, match="no figure"):
         result.plot("nothing")
+
+
+def test_embedding(result: lt.Study) -> None:
+    emb = result.embedding()
+    assert len(emb) > 100 and {"dim1", "dim2", "cluster", "group"} <= set(emb.columns)
+    assert (emb["cluster"] == -1).all()
+    # Principal components: uncorrelated, the first the wider.
+    assert emb["dim1"].var() >= emb["dim2"].var()
+    assert abs(np.corrcoef(emb["dim1"], emb["dim2"])[0, 1]) < 1e-9
+    # On speed and straightness, the KO group (half as fast) sits apart.
+    two = result.embedding(features=["speed_um_per_min", "straightness"])
+    gap = max(abs(two.groupby("group")[d].median().diff().iloc[-1]) for d in ("dim1", "dim2"))
+    assert gap > 0.8, gap
+    pytest.importorskip("sklearn")
+    k = result.embedding(n_clusters=2)
+    assert set(k["cluster"]) == {0, 1}
+    ax = lt.Study.plot_embedding(k, by="cluster")
+    assert len(ax.collections) == 2
+    with pytest.raises(lt.InvalidInputError, match="method"):
+        result.embedding(method="tsne")
+    with pytest.raises(lt.InvalidInputError, match="not measures"):
+        result.embedding(features=["speed_um_per_min", "nope"])
 
 
 def test_the_command_line_gives_the_same_tables(study_table: Path, result: lt.Study, cli: str, tmp_path: Path) -> None:

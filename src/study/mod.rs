@@ -6,7 +6,7 @@
 //! `batch` does (resumable, `OUT/recordings/<name>/`; rows naming tracks skip segmentation and
 //! linking), pools the per-track measures, classifies each track ([`Class`]), makes one value
 //! per mouse (the median over its tracks) and compares each group with the reference
-//! ([`compare`]; tests in [`stats`]); [`write`] writes `tracks_all.csv`, `per_recording.csv`,
+//! ([`compare`]; tests in [`stats`]); [`write()`] writes `tracks_all.csv`, `per_recording.csv`,
 //! `per_mouse.csv`, `comparisons.csv`, `curves.csv`, the figures and `report.html`.
 //!
 //! Pooling tracks and testing them as if independent finds differences between mice of the
@@ -554,12 +554,12 @@ fn row_tracks(e: &Entry, config: &Config, recordings: &Path, row: Option<&Row>) 
     }
 }
 
+/// Named columns of per-track values.
+type Columns = Vec<(String, Vec<f64>)>;
+
 /// Per-track measures of one row's tracks (suspect tracks left out when the configuration
 /// leaves them out of the population).
-fn measure_tracks(
-    tracks: &Tracks,
-    config: &Config,
-) -> Result<(Vec<String>, Vec<(String, Vec<f64>)>)> {
+fn measure_tracks(tracks: &Tracks, config: &Config) -> Result<(Vec<String>, Columns)> {
     let mut mc = config.metrics.clone();
     if mc.frame_interval_s.is_none() {
         mc.frame_interval_s = config.read.frame_interval_s;
@@ -598,7 +598,7 @@ fn measure_tracks(
 /// Runs a study: every recording row analysed into `out/recordings/<name>/` as `batch` does
 /// (resumable; `out/recordings/summary.csv`), every row's tracks measured and classified,
 /// the groups compared. A failed row is reported (in [`Study::recordings`] and the warnings)
-/// and the rest goes on. Writes nothing but the recordings' folders: see [`write`].
+/// and the rest goes on. Writes nothing but the recordings' folders: see [`write()`].
 pub fn run(
     table: &StudyTable,
     out: &Path,
@@ -828,7 +828,7 @@ fn write_csv(
     })
 }
 
-/// The files [`write`] writes, relative to the study's folder (the figures in `plots/`
+/// The files [`write()`] writes, relative to the study's folder (the figures in `plots/`
 /// besides).
 pub const STUDY_FILES: [&str; 7] = [
     "tracks_all.csv",

@@ -228,6 +228,13 @@ fn toml_rows(path: &Path, text: &str) -> Result<Rows> {
         toml::Value::Array(a) => a.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
         other => other.to_string(),
     };
+    // Each table's line: that of its `[[recording]]` header.
+    let starts: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("[[recording]]"))
+        .map(|(n, _)| n + 1)
+        .collect();
     let rows = list
         .iter()
         .enumerate()
@@ -237,8 +244,66 @@ fn toml_rows(path: &Path, text: &str) -> Result<Rows> {
                 .iter()
                 .map(|h| t.and_then(|t| t.get(h)).map(text_of).unwrap_or_default())
                 .collect();
-            (i + 1, row)
+            (starts.get(i).copied().unwrap_or(i + 1), row)
         })
         .collect();
     Ok((header, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("leukotrack-table-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn csv_and_toml_tables_read_the_same() {
+        let csv = write(
+            "s.csv",
+            "recording,mouse,group,day,frame_interval_s,voxel_size_um\n\
+             m1/rec.tif,m1,WT,1,20,\"0.5,0.5,2\"\nm1/rec2.ome.tif,m1,WT,2,,\nko.csv,m2,KO,1,,\n",
+        );
+        let t = read_table(&csv).unwrap();
+        assert_eq!(t.groups(), ["WT", "KO"]);
+        assert_eq!(t.columns, ["day"]);
+        let names: Vec<&str> = t.entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["m1/rec", "m1/rec2", "ko"]);
+        assert_eq!(t.entries[0].frame_interval_s, Some(20.0));
+        assert_eq!(t.entries[0].voxel_size_um, Some([0.5, 0.5, 2.0]));
+        assert!(t.entries[2].is_tracks() && !t.entries[0].is_tracks());
+        assert_eq!(t.entries[0].recording, csv.parent().unwrap().join("m1/rec.tif"));
+        let toml = write(
+            "s.toml",
+            "[[recording]]\nrecording = \"m1/rec.tif\"\nmouse = \"m1\"\ngroup = \"WT\"\nday = 1\n\
+             frame_interval_s = 20\nvoxel_size_um = [0.5, 0.5, 2.0]\n\n[[recording]]\n\
+             recording = \"m1/rec2.ome.tif\"\nmouse = \"m1\"\ngroup = \"WT\"\nday = 2\n\n\
+             [[recording]]\nrecording = \"ko.csv\"\nmouse = \"m2\"\ngroup = \"KO\"\nday = 1\n",
+        );
+        let u = read_table(&toml).unwrap();
+        assert_eq!(u.entries.len(), 3);
+        for (a, b) in t.entries.iter().zip(&u.entries) {
+            assert_eq!(
+                (&a.name, &a.mouse, &a.group, a.frame_interval_s, a.voxel_size_um),
+                (&b.name, &b.mouse, &b.group, b.frame_interval_s, b.voxel_size_um)
+            );
+            assert_eq!(a.columns, b.columns);
+        }
+        // Errors name the file and the line.
+        let bad = write("b.toml", "[[recording]]\nrecording = \"a.tif\"\nmouse = \"m\"\n\n[[recording]]\nrecording = \"b.tif\"\nmouse = \"n\"\ngroup = \"G\"\n");
+        let e = read_table(&bad).unwrap_err().to_string();
+        assert!(e.contains("b.toml line 1") && e.contains("`group` is empty"), "{e}");
+        let bad = write("c.csv", "recording,mouse,group,channel\na.tif,m,G,one\n");
+        let e = read_table(&bad).unwrap_err().to_string();
+        assert!(e.contains("c.csv line 2") && e.contains("channel"), "{e}");
+        let bad = write("d.csv", "recording,mouse,group,voxel_size_um\na.tif,m,G,\"1,2\"\n");
+        assert!(read_table(&bad).unwrap_err().to_string().contains("X,Y,Z"));
+        let empty = write("e.csv", "recording,mouse,group\n");
+        assert!(read_table(&empty).unwrap_err().to_string().contains("no rows"));
+    }
 }
