@@ -244,9 +244,12 @@ fn bad_rows_are_reported_and_the_rest_goes_on() {
     write_tracks(&dir.join("a1.csv"), &mut rng, 10, 8.0, 30.0);
     write_tracks(&dir.join("a2.csv"), &mut rng, 10, 8.0, 30.0);
     write_tracks(&dir.join("b1.csv"), &mut rng, 10, 5.0, 20.0);
+    // Tracks of one point each: no speed (a measure missing for that row).
+    std::fs::write(dir.join("a3.csv"), "track_id,frame,t_s,x_um,y_um\n1,0,0,5,5\n2,3,90,50,50\n")
+        .unwrap();
     std::fs::write(
         dir.join("study.csv"),
-        "recording,mouse,group\na1.csv,m1,A\na2.csv,m2,A\nb1.csv,m3,B\nmissing.tif,m4,B\n",
+        "recording,mouse,group\na1.csv,m1,A\na2.csv,m2,A\nb1.csv,m3,B\nmissing.tif,m4,B\na3.csv,m5,A\n",
     )
     .unwrap();
     let out = dir.join("out");
@@ -256,6 +259,7 @@ fn bad_rows_are_reported_and_the_rest_goes_on() {
     assert!(err.contains("missing") && err.contains("failed"), "{err}");
     assert!(err.contains("group B has one mouse"), "{err}");
     assert!(err.contains("different frame intervals"), "{err}");
+    assert!(err.contains("speed_um_per_min is missing in a3"), "{err}");
     // Everything else was written; the failed row is in the report and per_recording.csv.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("missing.tif") && html.contains("one mouse"));
