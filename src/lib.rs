@@ -123,6 +123,7 @@ pub mod error;
 pub mod eval;
 pub mod export;
 pub mod import;
+pub mod interact;
 pub mod io;
 pub mod metrics;
 pub mod pipeline;

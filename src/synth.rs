@@ -1329,10 +1329,24 @@ impl Simulation {
         })?;
         self.partial.write_csv(dir.join("partial.csv"))?;
         write_atomic(&dir.join("structures.csv"), |w| {
-            writeln!(w, "kind,id,x_um,y_um,z_um,semi_axis_um")?;
+            writeln!(w, "kind,id,x_um,y_um,z_um,semi_axis_um,axis_x,axis_y,axis_z,radius_um")?;
             for s in &self.statics {
                 let p = s.pos.map(fmt_f64);
-                writeln!(w, "{},{},{},{},{},{}", s.kind, s.id, p[0], p[1], p[2], fmt_f64(s.a))?;
+                let u = s.axis.map(fmt_f64);
+                writeln!(
+                    w,
+                    "{},{},{},{},{},{},{},{},{},{}",
+                    s.kind,
+                    s.id,
+                    p[0],
+                    p[1],
+                    p[2],
+                    fmt_f64(s.a),
+                    u[0],
+                    u[1],
+                    u[2],
+                    fmt_f64(s.b)
+                )?;
             }
             Ok(())
         })?;

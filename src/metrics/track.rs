@@ -79,6 +79,9 @@ pub struct TrackMetrics {
     /// With `staggered`: mean straightness over every sub-track of one or more steps
     /// (celltrackR's `staggered(straightness)`, `min.segments = 1`); NaN for a single point.
     pub staggered_straightness: Option<Vec<f64>>,
+    /// Further per-track columns added by later stages (the interactions' `<partner>_…`),
+    /// written after the others.
+    pub extra: Vec<(String, Vec<f64>)>,
 }
 
 /// One track's measures.
@@ -199,6 +202,7 @@ impl TrackSet<'_> {
             chemotactic_index: opt(has_ref, |r| r.chemotactic_index),
             mean_angle_to_reference_deg: opt(has_ref, |r| r.mean_angle_to_reference_deg),
             staggered_straightness: opt(staggered, |r| r.staggered_straightness),
+            extra: Vec::new(),
         }
     }
 }
@@ -368,8 +372,8 @@ impl TrackMetrics {
     }
 
     /// The numeric columns in CSV order (optional ones only when present), by name.
-    pub fn columns(&self) -> Vec<(&'static str, &[f64])> {
-        let mut cols: Vec<(&'static str, &[f64])> = vec![
+    pub fn columns(&self) -> Vec<(&str, &[f64])> {
+        let mut cols: Vec<(&str, &[f64])> = vec![
             ("duration_s", &self.duration_s),
             ("track_length_um", &self.track_length_um),
             ("displacement_um", &self.displacement_um),
@@ -398,6 +402,7 @@ impl TrackMetrics {
                 cols.push((name, c));
             }
         }
+        cols.extend(self.extra.iter().map(|(n, c)| (n.as_str(), c.as_slice())));
         cols
     }
 

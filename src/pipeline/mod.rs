@@ -113,6 +113,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Which optional files [`Analysis::save`] writes.
     pub export: ExportConfig,
+    /// Interactions with partners (other channels, masks): distances and contacts.
+    pub interact: crate::interact::InteractConfig,
     /// `leukotrack study`: the statistics and the behaviour classes (not used by one
     /// recording's analysis).
     pub study: crate::study::StudyConfig,
@@ -386,6 +388,8 @@ impl Config {
         self.drift.validate(None)?;
         self.link.validate()?;
         self.metrics.validate()?;
+        self.interact.validate()?;
+        settings::check(&self.interact, "interact")?;
         settings::check(&self.study, "study")
     }
 }
@@ -456,6 +460,9 @@ pub struct Analysis {
     pub summary: Summary,
     /// Quality measures and warnings (`qc.json`, `plots/qc.png`).
     pub qc: crate::qc::Qc,
+    /// Distances and contacts to the partners (`interactions.csv`, `contacts.csv`), when the
+    /// configuration names partners.
+    pub interactions: Option<crate::interact::Interactions>,
     /// The recording's path and read options, to read it again for the label images.
     source: (PathBuf, ReadOptions),
 }
@@ -483,6 +490,9 @@ pub struct Summary {
     /// `tune` run whose `best.toml` these settings are), when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<crate::qc::Expected>,
+    /// The interactions' gap method and counts per partner, when there are partners.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interact: Option<serde_json::Value>,
 }
 
 /// `summary.json`'s `link`.
@@ -550,6 +560,9 @@ pub struct Timings {
     pub link: f64,
     /// Metrics.
     pub metrics: f64,
+    /// Interactions with the partners (0 without partners).
+    #[serde(default)]
+    pub interact: f64,
     /// Writing the files ([`Analysis::save`]; 0 until saved).
     pub save: f64,
     /// All of [`run`].
@@ -636,9 +649,26 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
         frame_interval_s: config.metrics.frame_interval_s.or(Some(frame_interval)),
         ..config.metrics.clone()
     };
-    let metrics = metrics::analyze(&tracks, &mcfg)?;
+    let mut metrics = metrics::analyze(&tracks, &mcfg)?;
     report(Stage::Metrics, 1, 1)?;
     timings.metrics = t0.elapsed().as_secs_f64();
+
+    let t0 = Instant::now();
+    let interactions = if config.interact.partner.is_empty() {
+        None
+    } else {
+        let i = crate::interact::analyse(
+            recording,
+            &tracks,
+            Some(&detections),
+            &config.interact,
+            frame_interval,
+            config.metrics.arrest_threshold_um_per_min,
+        )?;
+        i.add_to(&mut metrics.track_metrics);
+        Some(i)
+    };
+    timings.interact = t0.elapsed().as_secs_f64();
     timings.total = start.elapsed().as_secs_f64();
 
     let qc = crate::qc::assess(&crate::qc::QcInput {
@@ -681,6 +711,7 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
         },
         timings_s: timings,
         expected: None,
+        interact: interactions.as_ref().map(|i| i.summary()),
     };
     Ok(Analysis {
         drift: drift.unwrap_or_else(|| zero_drift(shape.t)),
@@ -695,6 +726,7 @@ pub fn run(recording: &Recording, config: &Config, progress: ProgressFn) -> Resu
         calibration: cal,
         summary,
         qc,
+        interactions,
         source: (recording.path().to_path_buf(), recording.options().clone()),
     })
 }
@@ -804,6 +836,14 @@ pub const EXPORTS: &[Export] = &[
         name: "drift.csv",
         enabled: |_| true,
         write: |a, dir, _| a.drift.write_csv(dir.join("drift.csv")),
+    },
+    Export {
+        name: "interactions.csv, contacts.csv",
+        enabled: |_| true,
+        write: |a, dir, _| match &a.interactions {
+            Some(i) => i.write(&a.tracks, dir),
+            None => Ok(()),
+        },
     },
     Export {
         name: "qc.json",

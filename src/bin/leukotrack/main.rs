@@ -6,6 +6,7 @@ mod batch;
 mod config;
 mod eval;
 mod info;
+mod interact;
 mod link;
 mod metrics;
 mod pipeline_args;
@@ -80,6 +81,10 @@ enum Command {
     /// per_recording.csv, per_mouse.csv, comparisons.csv (one row per measure and group
     /// against the reference), curves.csv, plots/ and report.html.
     Study(study::Args),
+    /// Interactions of existing tracks with partners of a recording (--partner
+    /// NAME=CHANNEL:structure or NAME=mask:FILE): OUTDIR/interactions.csv (signed distance
+    /// and gap per tracked cell), contacts.csv, track_metrics.csv with `<partner>_…` columns.
+    Interact(interact::Args),
 }
 
 /// The command line, each setting flag's help ending in the configuration's default (from
@@ -130,6 +135,7 @@ fn main() -> ExitCode {
         Command::Twin(a) => twin::run(a),
         Command::Tune(a) => tune::run(a),
         Command::Study(a) => study::run(a),
+        Command::Interact(a) => interact::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,6 +13,11 @@ pub struct PipelineArgs {
     /// below override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// A partner of the interactions, added to the configuration's `[[interact.partner]]`:
+    /// NAME=CHANNEL:structure[:static] (vessels, collagen in a channel) or NAME=mask:FILE (a
+    /// mask or label TIFF); repeatable. NAME is the `partner` of interactions.csv.
+    #[arg(long = "partner", value_name = "NAME=SPEC")]
+    pub partners: Vec<String>,
     #[command(flatten)]
     pub overrides: Overrides,
 }
@@ -25,6 +30,10 @@ impl PipelineArgs {
             None => Config::default(),
         };
         cfg.apply(&self.overrides)?;
+        for p in &self.partners {
+            cfg.interact.partner.push(leukotrack::interact::Partner::parse(p)?);
+        }
+        cfg.validate()?;
         Ok(cfg)
     }
 
@@ -34,7 +43,7 @@ impl PipelineArgs {
         let Some(path) = self.config.as_ref().map(|c| c.with_file_name("expected.json")) else {
             return Ok(None);
         };
-        if !path.is_file() || self.overrides != Overrides::default() {
+        if !path.is_file() || self.overrides != Overrides::default() || !self.partners.is_empty() {
             return Ok(None);
         }
         leukotrack::pipeline::read_json(&path).map(Some)
