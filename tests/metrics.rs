@@ -50,7 +50,7 @@ fn assert_close(got: f64, want: f64, what: &str) {
 }
 
 /// Row `i` of every numeric column, by name.
-fn row(m: &TrackMetrics, i: usize) -> Vec<(&'static str, f64)> {
+fn row(m: &TrackMetrics, i: usize) -> Vec<(&str, f64)> {
     m.columns().into_iter().map(|(n, c)| (n, c[i])).collect()
 }
 

@@ -49,6 +49,8 @@ __all__ = [
     "run_study",
     "study_recordings",
     "study_compare",
+    "parse_partner",
+    "run_interactions",
     "_panic_for_tests",
 ]
 
@@ -127,6 +129,8 @@ class Analysis:
         """``metrics_summary.json``."""
     def qc(self) -> dict[str, Any]:
         """``qc.json``."""
+    def interactions_csv(self) -> tuple[str, str] | None:
+        """``interactions.csv`` and ``contacts.csv`` as text, or ``None`` without partners."""
     def projection(self) -> tuple[npt.NDArray[np.float32], tuple[float, float]] | None:
         """The (y, x) maximum-intensity projection and its pixel size (x, y) µm."""
     def save(self, out_dir: _StrPath, progress: _ProgressFn = None) -> None:
@@ -254,6 +258,14 @@ def study_compare(
     reference: str | None = None,
 ) -> str:
     """The comparisons, the mouse as the unit, as JSON rows."""
+
+def parse_partner(spec: str) -> str:
+    """A ``--partner`` shorthand as the JSON of an ``[[interact.partner]]`` table."""
+
+def run_interactions(
+    tracks: _NativeColumns, recording: Recording, config: str
+) -> tuple[str, str, list[str], list[tuple[str, list[float]]]]:
+    """Interactions of tracks: (interactions.csv, contacts.csv, track ids, per-track columns)."""
 
 def _panic_for_tests(message: str) -> None:
     """Panics inside the guard (tests only)."""

@@ -4,6 +4,7 @@ configuration (the command line's TOML file) as a dict."""
 from __future__ import annotations
 
 import html
+import io
 import json
 import os
 from collections.abc import Mapping
@@ -115,11 +116,31 @@ def _read_options(cfg: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def partner_tables(partners: Any) -> list[dict[str, Any]]:
+    """The ``partners=`` of :func:`track` and :func:`interactions` as
+    ``[[interact.partner]]`` tables: each a ``--partner`` string
+    (``"vessels=2:structure"``, ``"region=mask:roi.tif"``) or a dict of the table."""
+    if partners is None:
+        return []
+    if isinstance(partners, (str, Mapping)):
+        partners = [partners]
+    out = []
+    for p in partners:
+        if isinstance(p, str):
+            out.append(json.loads(_core.parse_partner(p)))
+        elif isinstance(p, Mapping):
+            out.append(dict(p))
+        else:
+            raise invalid("partners", f"give '--partner' strings or dicts, got {p!r}")
+    return out
+
+
 def track(
     path_or_recording: Recording | str | os.PathLike[str],
     config: Mapping[str, Any] | str | os.PathLike[str] | None = None,
     *,
     progress: Progress = True,
+    partners: Any = None,
     **overrides: Any,
 ) -> Analysis:
     """The whole pipeline on one recording — segment, drift, link, metrics — as
@@ -137,6 +158,10 @@ def track(
         ``True``: tqdm bars when tqdm is installed; ``False``: none; or a function
         ``(stage, done, total)`` returning ``False`` to stop. Ctrl-C (Jupyter's interrupt)
         stops the run after the timepoint being segmented and raises ``KeyboardInterrupt``.
+    partners
+        Partners of the interactions (``interactions.csv``, ``contacts.csv``): ``--partner``
+        strings such as ``"vessels=1:structure"`` or ``"region=mask:roi.tif"``, or dicts of
+        the ``[[interact.partner]]`` table; added to the configuration's.
     **overrides
         The command line's flags, winning over ``config`` (which wins over the defaults);
         :func:`settings` lists each with its key, unit, default and range: ``voxel_size``
@@ -156,6 +181,10 @@ def track(
     Analysis
     """
     cfg = resolve_config(config, overrides)
+    extra = partner_tables(partners)
+    if extra:
+        cfg["interact"]["partner"] = list(cfg["interact"]["partner"]) + extra
+        cfg = json.loads(_core.check_config(_util.to_json("config", cfg)))
     if isinstance(path_or_recording, Recording):
         # The recording's own read options count as settings of the run (summary.json).
         given = path_or_recording._options
@@ -308,6 +337,29 @@ class Analysis:
             self._cache["metrics_summary"] = self._native.metrics_summary()
         return self._cache["metrics_summary"]
 
+    def _interaction_tables(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        if "interactions" not in self._cache:
+            got = self._native.interactions_csv()
+            self._cache["interactions"] = None if got is None else tuple(
+                pd.read_csv(io.StringIO(t), dtype={"partner": str, "track_id": str}) for t in got
+            )
+        return self._cache["interactions"]
+
+    @property
+    def interactions(self) -> pd.DataFrame | None:
+        """``interactions.csv``: per tracked detection and partner the signed distance to the
+        partner's surface (``distance_um``), the gap, ``in_contact``, the approach speed and
+        angle; ``None`` without partners (``partners=`` of :func:`track`)."""
+        t = self._interaction_tables()
+        return None if t is None else t[0]
+
+    @property
+    def contacts(self) -> pd.DataFrame | None:
+        """``contacts.csv``: one row per contact (track, partner, start and end frame,
+        duration, mean gap, speed, ``stable``); ``None`` without partners."""
+        t = self._interaction_tables()
+        return None if t is None else t[1]
+
     @property
     def qc(self) -> dict[str, Any]:
         """``qc.json``: per frame (``frames``) the detection count, background, noise,
@@ -413,3 +465,27 @@ def _fmt(v: Any, unit: str, sd: Any = None) -> str:
     if sd is not None:
         out = f"{v:.3g} ± {sd:.3g} {unit} (mean ± sd)"
     return out
+
+
+def interactions(
+    tracks: pd.DataFrame,
+    recording: Recording | str | os.PathLike[str],
+    partners: Any = None,
+    config: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The interactions of existing ``tracks`` (positions as in ``recording``, µm) with
+    partners of the recording, as ``leukotrack interact TRACKS REC``: ``partners`` are
+    ``--partner`` strings (``"vessels=1:structure"``, ``"region=mask:roi.tif"``) or dicts of
+    the ``[[interact.partner]]`` table, added to the configuration's. Returns
+    (``interactions.csv``, ``contacts.csv``, the per-track ``<partner>_…`` columns indexed
+    by ``track_id``)."""
+    cfg = resolve_config(config, {})
+    cfg["interact"]["partner"] = list(cfg["interact"]["partner"]) + partner_tables(partners)
+    if not cfg["interact"]["partner"]:
+        raise invalid("partners", "no partners: give e.g. partners=['vessels=1:structure']")
+    rec = recording if isinstance(recording, Recording) else _open(recording, _read_options(cfg))
+    native = _tables.tracks_to_native(tracks)
+    a, b, ids, cols = _core.run_interactions(native, rec._native, _util.to_json("config", cfg))
+    per_track = pd.DataFrame({n: v for n, v in cols}, index=pd.Index(ids, name="track_id"))
+    read = lambda t: pd.read_csv(io.StringIO(t), dtype={"partner": str, "track_id": str})  # noqa: E731
+    return read(a), read(b), per_track

@@ -57,6 +57,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(study::run_study, m)?)?;
     m.add_function(wrap_pyfunction!(study::study_recordings, m)?)?;
     m.add_function(wrap_pyfunction!(study::study_compare, m)?)?;
+    m.add_function(wrap_pyfunction!(study::parse_partner, m)?)?;
+    m.add_function(wrap_pyfunction!(study::run_interactions, m)?)?;
     m.add_function(wrap_pyfunction!(testing::_panic_for_tests, m)?)?;
     Ok(())
 }

@@ -128,6 +128,11 @@ impl PyAnalysis {
     fn drift<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         tables::drift(self.with(py, |a| a.drift.clone())?).into_py(py)
     }
+    /// `interactions.csv` and `contacts.csv` as CSV text, or `None` without partners.
+    fn interactions_csv(&self, py: Python<'_>) -> PyResult<Option<(String, String)>> {
+        let t = self.with(py, |a| a.interactions.as_ref().map(|i| i.to_csv(&a.tracks)))?;
+        t.transpose().map_err(|e| to_pyerr(py, e))
+    }
     /// `summary.json` as a dict.
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let json = self.with(py, |a| serde_json::to_string(&a.summary))?;

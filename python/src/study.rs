@@ -91,3 +91,43 @@ pub fn study_compare(
         serde_json::to_string(&rows).map_err(|e| Error::internal(e.to_string()))
     })
 }
+
+/// A `--partner` shorthand (`NAME=CHANNEL:structure[:static]`, `NAME=mask:FILE`) as the JSON
+/// of an `[[interact.partner]]` table.
+#[pyfunction]
+pub fn parse_partner(py: Python<'_>, spec: &str) -> PyResult<String> {
+    detached(py, || {
+        let p = leukotrack::interact::Partner::parse(spec)?;
+        serde_json::to_string(&p).map_err(|e| Error::internal(e.to_string()))
+    })
+}
+
+/// The interactions of `tracks` (columns) with the partners of `config` in `recording`:
+/// (`interactions.csv`, `contacts.csv`, the per-track columns as (name, values) pairs with
+/// their track ids).
+#[pyfunction]
+#[pyo3(signature = (tracks, recording, config))]
+#[allow(clippy::type_complexity)]
+pub fn run_interactions(
+    py: Python<'_>,
+    tracks: &Bound<'_, pyo3::types::PyDict>,
+    recording: &crate::recording::PyRecording,
+    config: &str,
+) -> PyResult<(String, String, Vec<String>, Vec<(String, Vec<f64>)>)> {
+    let cfg = parse_config(py, config)?;
+    let tr = crate::tables::tracks_from(tracks, "tracks")?;
+    let rec = std::sync::Arc::clone(&recording.inner);
+    detached(py, || {
+        let interval = rec.calibration().frame_interval_s()?;
+        let found = leukotrack::interact::analyse(
+            &rec,
+            &tr,
+            None,
+            &cfg.interact,
+            interval,
+            cfg.metrics.arrest_threshold_um_per_min,
+        )?;
+        let (a, b) = found.to_csv(&tr)?;
+        Ok((a, b, found.track_ids.clone(), found.per_track.clone()))
+    })
+}

@@ -115,12 +115,12 @@ pub fn tracks(tr: Tracks) -> Table {
 /// The columns of `track_metrics.csv`.
 pub fn track_metrics(m: TrackMetrics) -> Table {
     let mut t = Table::new();
-    let cols: Vec<(&'static str, Vec<f64>)> =
-        m.columns().into_iter().map(|(n, c)| (n, c.to_vec())).collect();
+    let cols: Vec<(String, Vec<f64>)> =
+        m.columns().into_iter().map(|(n, c)| (n.to_string(), c.to_vec())).collect();
     t.ids("track_id", m.track_id);
     t.ints("n_points", &m.n_points);
     for (n, c) in cols {
-        t.push(n, Col::F64(c));
+        t.push(&n, Col::F64(c));
     }
     t
 }

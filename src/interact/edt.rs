@@ -18,8 +18,7 @@ fn line(f: &[f32], s: f64, out: &mut [f32], v: &mut Vec<usize>, z: &mut Vec<f64>
             continue;
         }
         let fq = f[q] as f64 + (q as f64 * s).powi(2);
-        loop {
-            let Some(&r) = v.last() else { break };
+        while let Some(&r) = v.last() {
             let fr = f[r] as f64 + (r as f64 * s).powi(2);
             // Where the parabola of q starts to lie below that of r.
             let x = (fq - fr) / (2.0 * s * (q - r) as f64);
@@ -254,7 +253,7 @@ mod tests {
         // the mask below, computed once with scipy 1.17.1: distances from each True voxel to
         // the nearest False one.
         let dims = Dims { nz: 3, ny: 4, nx: 5 };
-        let mut mask = vec![true; 60];
+        let mut mask = [true; 60];
         for &i in &[0usize, 13, 27, 44, 59] {
             mask[i] = false;
         }

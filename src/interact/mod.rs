@@ -754,49 +754,69 @@ fn mean(v: &[f64]) -> f64 {
 impl Interactions {
     /// Writes `interactions.csv` and `contacts.csv` into `dir`, each atomically.
     pub fn write(&self, tracks: &Tracks, dir: &Path) -> Result<()> {
+        write_atomic(&dir.join("interactions.csv"), |w| self.write_interactions(tracks, w))?;
+        write_atomic(&dir.join("contacts.csv"), |w| self.write_contacts(w))
+    }
+
+    /// `interactions.csv`'s text into `w`.
+    pub fn write_interactions(
+        &self,
+        tracks: &Tracks,
+        w: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
         let io = |e: csv::Error| std::io::Error::other(e.to_string());
-        write_atomic(&dir.join("interactions.csv"), |w| {
-            let mut csv = csv::Writer::from_writer(w);
-            csv.write_record(INTERACTION_COLUMNS).map_err(io)?;
-            for i in 0..self.row.len() {
-                let r = self.row[i];
-                csv.write_record([
-                    tracks.frame[r].to_string(),
-                    tracks.track_id.label(r),
-                    tracks.detection.as_ref().map(|d| d[r].to_string()).unwrap_or_default(),
-                    self.names[self.partner[i]].clone(),
-                    num(self.distance_um[i]),
-                    num(self.gap_um[i]),
-                    String::new(),
-                    String::new(),
-                    (self.in_contact[i] as u8).to_string(),
-                    num(self.approach_um_per_min[i]),
-                    num(self.approach_angle_deg[i]),
-                    self.gap_method.to_string(),
-                ])
-                .map_err(io)?;
-            }
-            csv.flush()
-        })?;
-        write_atomic(&dir.join("contacts.csv"), |w| {
-            let mut csv = csv::Writer::from_writer(w);
-            csv.write_record(CONTACT_COLUMNS).map_err(io)?;
-            for c in &self.contacts {
-                csv.write_record([
-                    c.track_id.clone(),
-                    c.partner.clone(),
-                    String::new(),
-                    c.start_frame.to_string(),
-                    c.end_frame.to_string(),
-                    fmt_f64(c.duration_s),
-                    num(c.mean_gap_um),
-                    num(c.speed_um_per_min),
-                    (c.stable as u8).to_string(),
-                ])
-                .map_err(io)?;
-            }
-            csv.flush()
-        })
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(INTERACTION_COLUMNS).map_err(io)?;
+        for i in 0..self.row.len() {
+            let r = self.row[i];
+            csv.write_record([
+                tracks.frame[r].to_string(),
+                tracks.track_id.label(r),
+                tracks.detection.as_ref().map(|d| d[r].to_string()).unwrap_or_default(),
+                self.names[self.partner[i]].clone(),
+                num(self.distance_um[i]),
+                num(self.gap_um[i]),
+                String::new(),
+                String::new(),
+                (self.in_contact[i] as u8).to_string(),
+                num(self.approach_um_per_min[i]),
+                num(self.approach_angle_deg[i]),
+                self.gap_method.to_string(),
+            ])
+            .map_err(io)?;
+        }
+        csv.flush()
+    }
+
+    /// `contacts.csv`'s text into `w`.
+    pub fn write_contacts(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let io = |e: csv::Error| std::io::Error::other(e.to_string());
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(CONTACT_COLUMNS).map_err(io)?;
+        for c in &self.contacts {
+            csv.write_record([
+                c.track_id.clone(),
+                c.partner.clone(),
+                String::new(),
+                c.start_frame.to_string(),
+                c.end_frame.to_string(),
+                fmt_f64(c.duration_s),
+                num(c.mean_gap_um),
+                num(c.speed_um_per_min),
+                (c.stable as u8).to_string(),
+            ])
+            .map_err(io)?;
+        }
+        csv.flush()
+    }
+
+    /// Both tables as CSV text: (`interactions.csv`, `contacts.csv`).
+    pub fn to_csv(&self, tracks: &Tracks) -> Result<(String, String)> {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        self.write_interactions(tracks, &mut a).map_err(|e| Error::internal(e.to_string()))?;
+        self.write_contacts(&mut b).map_err(|e| Error::internal(e.to_string()))?;
+        let text = |v: Vec<u8>| String::from_utf8(v).map_err(|e| Error::internal(e.to_string()));
+        Ok((text(a)?, text(b)?))
     }
 
     /// `summary.json`'s `interact`: the gap's method and the counts per partner.
