@@ -173,6 +173,29 @@ fn the_distance_to_a_vessel_matches_the_simulated_geometry() {
     let (th, trows) = read_csv(&res.join("track_metrics.csv"));
     let k = col(&th, "vessels_mean_distance_um");
     assert!(trows.iter().filter(|r| r[k] != "NaN").count() > 5);
+
+    // A study of such recordings compares the per-track interaction columns too.
+    std::fs::write(
+        dir.join("study.csv"),
+        "recording,mouse,group\nrecording.tif,m1,A\nrecording.tif,m2,B\n",
+    )
+    .unwrap();
+    let sout = dir.join("study");
+    let (ok, err) = leukotrack(&[
+        "study",
+        dir.join("study.csv").to_str().unwrap(),
+        "-o",
+        sout.to_str().unwrap(),
+        "--partner",
+        "vessels=1:structure",
+        "--no-plots",
+        "--quiet",
+    ]);
+    assert!(ok, "{err}");
+    let (sh, _) = read_csv(&sout.join("tracks_all.csv"));
+    col(&sh, "vessels_fraction_in_contact");
+    let (ch, crows) = read_csv(&sout.join("comparisons.csv"));
+    assert!(crows.iter().any(|r| r[col(&ch, "measure")] == "vessels_contact_time_s"));
     std::fs::remove_dir_all(&dir).ok();
 }
 

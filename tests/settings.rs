@@ -149,7 +149,13 @@ fn example(row: &Setting) -> Option<Value> {
             .filter(|c| Some(c.as_str()) != d.as_str())
             .map(|c| json!(c))
             .collect(),
-        "array" => vec![json!([0.5, 0.6, 2.0]), json!([1, 4]), json!([1.0, 0.0, 0.0])],
+        "array" => vec![
+            json!([0.5, 0.6, 2.0]),
+            json!([1, 4]),
+            json!([1.0, 0.0, 0.0]),
+            // A list of tables (`[[interact.partner]]`).
+            json!([{"kind": "mask", "name": "region", "path": "roi.tif"}]),
+        ],
         "string" => vec![json!("zct"), json!("drift.csv")],
         "table" => vec![json!({"volume_um3": 1.0})],
         _ => Vec::new(),

@@ -595,6 +595,38 @@ fn measure_tracks(tracks: &Tracks, config: &Config) -> Result<(Vec<String>, Colu
     Ok((ids, measures))
 }
 
+/// Adds the per-track columns a later stage wrote into a recording's `track_metrics.csv` (the
+/// interactions' `<partner>_…`) that the measures do not have yet, matched by track id.
+fn add_stage_columns(path: &Path, ids: &[String], measures: &mut Columns) -> Result<()> {
+    let Ok(mut r) = csv::Reader::from_path(path) else { return Ok(()) };
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| Error::data(format!("{}: {e}", path.display())))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let new: Vec<usize> = (1..header.len())
+        .filter(|&k| header[k] != "n_points" && !measures.iter().any(|(n, _)| *n == header[k]))
+        .collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    let mut by_id: HashMap<String, Vec<f64>> = HashMap::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| Error::data(format!("{}: {e}", path.display())))?;
+        let v = new
+            .iter()
+            .map(|&k| rec.get(k).and_then(|x| x.parse().ok()).unwrap_or(f64::NAN))
+            .collect();
+        by_id.insert(rec.get(0).unwrap_or_default().to_string(), v);
+    }
+    for (j, &k) in new.iter().enumerate() {
+        let col = ids.iter().map(|id| by_id.get(id).map_or(f64::NAN, |v| v[j])).collect();
+        measures.push((header[k].clone(), col));
+    }
+    Ok(())
+}
+
 /// Runs a study: every recording row analysed into `out/recordings/<name>/` as `batch` does
 /// (resumable; `out/recordings/summary.csv`), every row's tracks measured and classified,
 /// the groups compared. A failed row is reported (in [`Study::recordings`] and the warnings)
@@ -654,7 +686,14 @@ pub fn run(
     for (i, e) in table.entries.iter().enumerate() {
         let cfg = row_config(config, e);
         let result = row_tracks(e, &cfg, &recordings_dir, batch_rows[i].as_ref())
-            .and_then(|t| measure_tracks(&t, &cfg).map(|m| (t, m)));
+            .and_then(|t| measure_tracks(&t, &cfg).map(|m| (t, m)))
+            .and_then(|(t, (ids, mut measures))| {
+                if !e.is_tracks() {
+                    let path = recordings_dir.join(&e.name).join("track_metrics.csv");
+                    add_stage_columns(&path, &ids, &mut measures)?;
+                }
+                Ok((t, (ids, measures)))
+            });
         let status_of = |r: &Option<Row>| match (e.is_tracks(), r) {
             (true, _) => "tracks".to_string(),
             (false, Some(r)) => r.status.name().to_string(),
