@@ -7,7 +7,7 @@ Studies: 2 groups, two recordings per mouse, 30 tracks of 15 points (30-s frames
 recording; a mouse's speed log-normal (sd 0.25) around 8 µm/min (× 0.6 for B with a
 difference), a track's log-normal (sd 0.5) around its mouse's; persistent random walks.
 
-    python benches/peers/study_calibration.py [N_STUDIES]     # default 200 per setting
+    python benches/peers/study_calibration.py [N_STUDIES [SEED]]   # default 200 per setting, seed 1
 """
 
 from __future__ import annotations
@@ -65,9 +65,10 @@ def run(n: int, mice: int, factor_b: float, seed: int) -> pd.DataFrame:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     t0 = time.perf_counter()
-    null = run(n, 4, 1.0, 1)
-    alt = run(n, 6, 0.6, 2)
+    null = run(n, 4, 1.0, seed)
+    alt = run(n, 6, 0.6, seed + 1)
     print(f"{n} studies each, {time.perf_counter() - t0:.0f} s, {CLI}")
     print(f"no difference, 2 x 4 mice: mouse-level p_permutation < 0.05 in {np.mean(null.p_permutation < 0.05):.3f}; "
           f"pooled tracks (p_tracks_mannwhitney) in {np.mean(null.p_tracks_mannwhitney < 0.05):.3f}, "
