@@ -40,4 +40,4 @@ echo "== stubtest: the hand-written leukotrack/_core.pyi against the native modu
 .venv/bin/python -m mypy.stubtest leukotrack._core
 echo "== pytest (python/tests and the docstrings' examples of python/leukotrack)"
 # The command line `cargo test` just built, for the tests comparing Python with it.
-LEUKOTRACK_CLI="$PWD/target/debug/leukotrack" MPLBACKEND=Agg .venv/bin/python -m pytest
+LEUKOTRACK_CLI="${CARGO_TARGET_DIR:-$PWD/target}/debug/leukotrack" MPLBACKEND=Agg .venv/bin/python -m pytest
