@@ -137,6 +137,27 @@ fn group_colour(k: usize) -> RGBColor {
     track_rgb(k, false)
 }
 
+/// The axes of a chart with one column per group: a y grid and labels, no x labels (the
+/// groups' names are drawn by [`group_labels`]).
+fn category_mesh<DB: DrawingBackend>(
+    chart: &mut super::chart::Chart<DB>,
+    st: &Sty,
+    y_desc: &str,
+) -> Drawn {
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_desc(y_desc)
+        .label_style(st.text(15.0, INK))
+        .axis_desc_style(st.text(17.0, INK))
+        .y_label_formatter(&|v| num(*v))
+        .bold_line_style(ShapeStyle { color: BLACK.mix(0.09), filled: false, stroke_width: 1 })
+        .light_line_style(TRANSPARENT)
+        .draw()?;
+    Ok(())
+}
+
 /// Group names under the x axis at positions 0, 1, ….
 fn group_labels<DB: DrawingBackend>(
     chart: &super::chart::Chart<DB>,
@@ -185,17 +206,7 @@ fn superplot<DB: DrawingBackend>(
     let (plot_area, _) = body.split_vertically(body.dim_in_pixel().1 as i32 - st.px(26.0));
     let mut chart =
         build_chart(&plot_area, &st, -0.5..groups.len() as f64 - 0.5, (lo - pad)..(hi + pad))?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .y_desc(measure)
-        .label_style(st.text(15.0, INK))
-        .axis_desc_style(st.text(17.0, INK))
-        .y_label_formatter(&|v| num(*v))
-        .bold_line_style(ShapeStyle { color: BLACK.mix(0.09), filled: false, stroke_width: 1 })
-        .light_line_style(TRANSPARENT)
-        .draw()?;
+    category_mesh(&mut chart, &st, measure)?;
     group_labels(&chart, &plot_area, &st, &groups, lo - pad)?;
     if finite.is_empty() {
         return centre_note(&chart, &st, "no values");
@@ -324,17 +335,7 @@ fn classes<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, study: &Study) -> 
     )?;
     let (plot_area, _) = body.split_vertically(body.dim_in_pixel().1 as i32 - st.px(26.0));
     let mut chart = build_chart(&plot_area, &st, -0.5..groups.len() as f64 + 0.9, 0.0..1.0)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .y_desc("share of tracks")
-        .label_style(st.text(15.0, INK))
-        .axis_desc_style(st.text(17.0, INK))
-        .y_label_formatter(&|v| num(*v))
-        .bold_line_style(ShapeStyle { color: BLACK.mix(0.09), filled: false, stroke_width: 1 })
-        .light_line_style(TRANSPARENT)
-        .draw()?;
+    category_mesh(&mut chart, &st, "share of tracks")?;
     group_labels(&chart, &plot_area, &st, &groups, 0.0)?;
     let colours = [
         RGBColor(120, 120, 120),
